@@ -1,0 +1,186 @@
+// Package postgres implements rampart.Store on PostgreSQL through pgx and its
+// connection pool.
+//
+// When the database stops answering, every method returns a
+// KindUnavailable error within queryTimeout, and the pool reconnects by
+// itself once the database is back.
+//
+// The methods of Store are documented on rampart.Store.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"example.com/rampart/internal/rampart"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+const (
+	// queryTimeout bounds every store call on the client side. Only a client
+	// deadline helps when the network silently drops packets.
+	queryTimeout = 5 * time.Second
+	// statementTimeout is a little shorter, so that a slow statement is
+	// normally cancelled by the server, which keeps the connection, before
+	// the client deadline, which closes it.
+	statementTimeout = "4s"
+	// idleInTransactionTimeout frees the row locks of a transaction whose
+	// client stopped talking.
+	idleInTransactionTimeout = "10s"
+	connectTimeout           = 5 * time.Second
+)
+
+// Store is a rampart.Store on PostgreSQL.
+type Store struct {
+	pool *pgxpool.Pool
+	// migration is the connection config for migrations: like the pool's,
+	// but without a statement timeout, as a migration may rightly take long.
+	migration *pgx.ConnConfig
+}
+
+var _ rampart.Store = (*Store)(nil)
+
+// Open returns a store for the database at url, a PostgreSQL URL or
+// keyword/value string. It does not connect: the pool connects on first use
+// and reconnects after failures, so a database that is down when the server
+// starts is not fatal. Call Ping to check the database.
+//
+// The pool size and connection lifetimes follow the pgxpool parameters in
+// url (pool_max_conns and so on; by default at most max(4, NumCPU)
+// connections). A connect_timeout, statement_timeout or
+// idle_in_transaction_session_timeout in url overrides the defaults above.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, rampart.WrapError(rampart.KindInvalid, err, "postgres: the database URL is not valid")
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	params := cfg.ConnConfig.RuntimeParams
+	if _, ok := params["idle_in_transaction_session_timeout"]; !ok {
+		params["idle_in_transaction_session_timeout"] = idleInTransactionTimeout
+	}
+	migration := cfg.ConnConfig.Copy()
+	migration.RuntimeParams["statement_timeout"] = "0"
+	if _, ok := params["statement_timeout"]; !ok {
+		params["statement_timeout"] = statementTimeout
+	}
+	// Times come back in UTC, as stores keep them (see rampart.Timestamp).
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		conn.TypeMap().RegisterType(&pgtype.Type{
+			Name:  "timestamptz",
+			OID:   pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+		})
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, rampart.WrapError(rampart.KindInvalid, err, "postgres: the database URL is not valid")
+	}
+	return &Store{pool: pool, migration: migration}, nil
+}
+
+// Close closes every connection of the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		return s.dbError("ping", err)
+	}
+	return nil
+}
+
+// Migrate applies every migration the database lacks. Servers that start
+// together may all call it: a PostgreSQL advisory lock lets one migrate at a
+// time.
+func (s *Store) Migrate(ctx context.Context) error {
+	return s.withMigrator(ctx, "migrate", func(p *goose.Provider) error {
+		_, err := p.Up(ctx)
+		return err
+	})
+}
+
+// SchemaStatus reports the schema version of the database and the latest
+// version this build knows.
+func (s *Store) SchemaStatus(ctx context.Context) (current, latest int64, err error) {
+	err = s.withMigrator(ctx, "schema status", func(p *goose.Provider) error {
+		current, latest, err = p.GetVersions(ctx)
+		return err
+	})
+	return current, latest, err
+}
+
+// withMigrator runs fn with a goose provider on a database/sql connection of
+// its own (goose needs database/sql; the store itself uses pgx natively).
+func (s *Store) withMigrator(ctx context.Context, op string, fn func(*goose.Provider) error) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return rampart.WrapError(rampart.KindInternal, err, "")
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return rampart.WrapError(rampart.KindInternal, err, "")
+	}
+	db := stdlib.OpenDB(*s.migration)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker))
+	if err != nil {
+		return rampart.WrapError(rampart.KindInternal, err, "")
+	}
+	if err := fn(p); err != nil {
+		return s.dbError(op, err)
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction and commits it when fn returns nil. fn
+// returns errors ready for the caller: they pass through unchanged.
+func (s *Store) inTx(ctx context.Context, op string, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return s.dbError(op, err)
+	}
+	defer tx.Rollback(ctx) // does nothing after Commit
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return s.dbError(op, err)
+	}
+	return nil
+}
+
+// Optional times are NULL when zero.
+
+func optTime(t time.Time) pgtype.Timestamptz {
+	return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
+}
+
+func fromOptTime(t pgtype.Timestamptz) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time
+}

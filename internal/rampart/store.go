@@ -1,0 +1,187 @@
+package rampart
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the storage contract. Package sqlite and package postgres
+// implement it; package storetest checks that both behave alike.
+//
+// Every method that reads or writes a tenant's data takes the tenant id as
+// an explicit parameter, and a record of another tenant is simply not found.
+// The only lookups across tenants are by credential (FindUserByEmail,
+// FindSessionByTokenHash, FindAPIKeyByHash), where the credential is what
+// tells the tenant.
+//
+// Errors are *Error values. Besides the kinds listed for each method, every
+// method returns KindUnavailable when the database does not answer in time
+// (or ctx ends first) and KindInternal for anything unexpected.
+//
+// Create and append methods pass every time through Timestamp and leave the
+// stored values in their argument, so what is read back equals it.
+//
+// Update methods read the record and call fn with it inside one transaction
+// that holds the record locked, then store what fn left in it, so concurrent
+// updates never lose each other's changes. fn must be quick and must not use
+// the Store. An error from fn aborts the update and is returned as it is. An
+// update never changes a record's id, tenant or creation time.
+type Store interface {
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database connections.
+	Close() error
+
+	// CreateTenant stores a tenant together with its first user, who must
+	// be one of its admins, so that no tenant exists without an admin.
+	// Invalid: admin is not an admin of t. Conflict: an id or the email is
+	// taken.
+	CreateTenant(ctx context.Context, t *Tenant, admin *User) error
+	// GetTenant returns a tenant. NotFound.
+	GetTenant(ctx context.Context, id string) (*Tenant, error)
+
+	// CreateUser stores a user. NotFound: no such tenant. Conflict: the id
+	// or the email (see EmailKey) is taken. Invalid: unknown role.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser returns a user. NotFound.
+	GetUser(ctx context.Context, tenantID, id string) (*User, error)
+	// FindUserByEmail returns the user whose email has the same EmailKey,
+	// whatever their tenant. NotFound.
+	FindUserByEmail(ctx context.Context, email string) (*User, error)
+	// ListUsers lists a tenant's users, newest first. Invalid: bad page.
+	ListUsers(ctx context.Context, tenantID string, page Page) ([]*User, Cursor, error)
+	// UpdateUser changes a user through fn (see Store). NotFound. Conflict:
+	// the email is taken, or the tenant would be left without an admin.
+	// Invalid: unknown role.
+	UpdateUser(ctx context.Context, tenantID, id string, fn func(*User) error) (*User, error)
+	// DeleteUser deletes a user and their sessions. NotFound. Conflict: the
+	// user is the tenant's last admin.
+	DeleteUser(ctx context.Context, tenantID, id string) error
+
+	// CreateSession stores a session. NotFound: no such user in the tenant.
+	// Conflict: the id or token hash is taken.
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns a session, revoked and expired ones included.
+	// NotFound.
+	GetSession(ctx context.Context, tenantID, id string) (*Session, error)
+	// FindSessionByTokenHash returns the session whose TokenHash or
+	// PreviousTokenHash is hash, whatever its tenant, revoked and expired
+	// ones included so that the caller can recognise reuse. NotFound.
+	FindSessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
+	// ListActiveSessions lists a user's sessions that are neither revoked
+	// nor expired at now, newest first. Invalid: bad page.
+	ListActiveSessions(ctx context.Context, tenantID, userID string, now time.Time, page Page) ([]*Session, Cursor, error)
+	// UpdateSession changes a session through fn (see Store): rotation and
+	// revocation. NotFound. Conflict: the token hash is taken.
+	UpdateSession(ctx context.Context, tenantID, id string, fn func(*Session) error) (*Session, error)
+	// RevokeUserSessions revokes, at the given time and for the given
+	// reason, every session of a user that is not yet revoked, except the
+	// one with id exceptID (none when empty). Revoking no session is not an
+	// error.
+	RevokeUserSessions(ctx context.Context, tenantID, userID, exceptID string, at time.Time, reason string) error
+
+	// CreateSigningKey stores a signing key. Conflict: the id is taken.
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	// ListSigningKeys returns every signing key, newest first.
+	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// RetireSigningKey stops a key from signing at the given time. A key
+	// retires once: retiring it again keeps the first time. NotFound.
+	RetireSigningKey(ctx context.Context, id string, at time.Time) error
+	// DeleteSigningKey deletes a key. NotFound.
+	DeleteSigningKey(ctx context.Context, id string) error
+
+	// CreateAPIKey stores an API key. NotFound: no such tenant. Conflict:
+	// the id or hash is taken.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// GetAPIKey returns an API key, revoked and expired ones included.
+	// NotFound.
+	GetAPIKey(ctx context.Context, tenantID, id string) (*APIKey, error)
+	// FindAPIKeyByHash returns the key with this hash, whatever its tenant,
+	// revoked and expired ones included. NotFound.
+	FindAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// ListAPIKeys lists a tenant's API keys, revoked ones included, newest
+	// first. Invalid: bad page.
+	ListAPIKeys(ctx context.Context, tenantID string, page Page) ([]*APIKey, Cursor, error)
+	// RevokeAPIKey revokes a key at the given time. A key is revoked once:
+	// revoking it again keeps the first time. NotFound.
+	RevokeAPIKey(ctx context.Context, tenantID, id string, at time.Time) error
+	// TouchAPIKey records that a key was used at the given time. NotFound.
+	TouchAPIKey(ctx context.Context, tenantID, id string, at time.Time) error
+
+	// CreateOrder stores an order. NotFound: no such tenant. Conflict: the
+	// id is taken. Invalid: unknown status.
+	CreateOrder(ctx context.Context, o *Order) error
+	// GetOrder returns an order. NotFound.
+	GetOrder(ctx context.Context, tenantID, id string) (*Order, error)
+	// ListOrders lists a tenant's orders, newest first. Invalid: bad page.
+	ListOrders(ctx context.Context, tenantID string, f OrderFilter, page Page) ([]*Order, Cursor, error)
+	// UpdateOrder changes an order through fn (see Store). NotFound.
+	// Invalid: unknown status.
+	UpdateOrder(ctx context.Context, tenantID, id string, fn func(*Order) error) (*Order, error)
+	// DeleteOrder deletes an order. NotFound.
+	DeleteOrder(ctx context.Context, tenantID, id string) error
+
+	// AppendAuditEvent appends e to its tenant's chain: it assigns Seq,
+	// PrevHash and Hash (see AuditEvent.Seal) atomically, so concurrent
+	// appends leave neither gaps nor duplicates. NotFound: no such tenant.
+	// Conflict: the id is taken. Invalid: Details is not a JSON object.
+	AppendAuditEvent(ctx context.Context, e *AuditEvent) error
+	// ListAuditEvents lists a tenant's audit events, newest first.
+	// Invalid: bad page.
+	ListAuditEvents(ctx context.Context, tenantID string, f AuditFilter, page Page) ([]*AuditEvent, Cursor, error)
+}
+
+// MaxPageLimit is the largest page a store returns.
+const MaxPageLimit = 100
+
+// Page selects one page of a newest-first listing. Listings are ordered by
+// creation time and then id, both descending, and a page starts strictly
+// after a position, so paging is stable while records are added: no record
+// is listed twice and none that existed when paging began is skipped.
+type Page struct {
+	Limit int    // 1 to MaxPageLimit
+	After Cursor // zero for the first page
+}
+
+// Cursor is a position in a listing: the creation time and id of the last
+// record of the previous page. A List method returns the zero Cursor when
+// there is no next page.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// IsZero reports whether c is the zero Cursor.
+func (c Cursor) IsZero() bool { return c.CreatedAt.IsZero() && c.ID == "" }
+
+// endOfTime is later than any creation time a store holds; listing before it
+// starts at the newest record.
+var endOfTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// Check returns an Invalid error when the page cannot be listed.
+func (p Page) Check() error {
+	if p.Limit < 1 || p.Limit > MaxPageLimit {
+		return Errorf(KindInvalid, "page limit must be between 1 and %d", MaxPageLimit)
+	}
+	return nil
+}
+
+// Before returns the position the page's records come strictly before, in
+// the (created_at, id) descending order that stores list in.
+func (p Page) Before() Cursor {
+	if p.After.IsZero() {
+		return Cursor{CreatedAt: endOfTime}
+	}
+	return Cursor{CreatedAt: Timestamp(p.After.CreatedAt), ID: p.After.ID}
+}
+
+// NextPage takes the up to limit+1 records a store fetched for a page and
+// returns the page and the cursor of the next one, which is zero when the
+// extra record is absent, that is, on the last page.
+func NextPage[T any](items []T, limit int, cursor func(T) Cursor) ([]T, Cursor) {
+	if len(items) <= limit {
+		return items, Cursor{}
+	}
+	items = items[:limit]
+	return items, cursor(items[limit-1])
+}

@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"example.com/rampart/internal/rampart"
+)
+
+const auditColumns = "id, tenant_id, seq, occurred_at, type, actor_id, source_ip, request_id, target, details, prev_hash, hash"
+
+func scanAuditEvent(row scanner) (*rampart.AuditEvent, error) {
+	var e rampart.AuditEvent
+	var occurred int64
+	var details []byte
+	err := row.Scan(&e.ID, &e.TenantID, &e.Seq, &occurred, &e.Type, &e.ActorID, &e.SourceIP,
+		&e.RequestID, &e.Target, &details, &e.PrevHash, &e.Hash)
+	if err != nil {
+		return nil, err
+	}
+	e.Time, e.Details = fromMicros(occurred), details
+	return &e, nil
+}
+
+func (s *Store) AppendAuditEvent(ctx context.Context, e *rampart.AuditEvent) error {
+	e.Time = rampart.Timestamp(e.Time)
+	// The transaction holds the single write lock from its start, so no
+	// other append can read the same latest event.
+	return s.inTx(ctx, "append audit event", func(tx *sql.Tx) error {
+		var prevSeq int64
+		var prevHash []byte
+		err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_events WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1", e.TenantID).
+			Scan(&prevSeq, &prevHash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return dbError("append audit event", err)
+		}
+		e.Seal(prevSeq, prevHash)
+		_, err = tx.ExecContext(ctx, "INSERT INTO audit_events ("+auditColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			e.ID, e.TenantID, e.Seq, micros(e.Time), e.Type, e.ActorID, e.SourceIP, e.RequestID, e.Target,
+			string(e.Details), e.PrevHash, e.Hash)
+		if err != nil {
+			return dbError("append audit event", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) ListAuditEvents(ctx context.Context, tenantID string, f rampart.AuditFilter, page rampart.Page) ([]*rampart.AuditEvent, rampart.Cursor, error) {
+	if err := page.Check(); err != nil {
+		return nil, rampart.Cursor{}, err
+	}
+	b := page.Before()
+	var rows *sql.Rows
+	var err error
+	if f.Type == "" {
+		rows, err = s.reader.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?",
+			tenantID, micros(b.CreatedAt), b.ID, page.Limit+1)
+	} else {
+		rows, err = s.reader.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND type = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?",
+			tenantID, f.Type, micros(b.CreatedAt), b.ID, page.Limit+1)
+	}
+	events, err := collect(rows, err, scanAuditEvent)
+	if err != nil {
+		return nil, rampart.Cursor{}, dbError("list audit events", err)
+	}
+	events, next := rampart.NextPage(events, page.Limit, func(e *rampart.AuditEvent) rampart.Cursor {
+		return rampart.Cursor{CreatedAt: e.Time, ID: e.ID}
+	})
+	return events, next, nil
+}

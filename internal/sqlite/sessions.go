@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"example.com/rampart/internal/rampart"
+)
+
+const sessionColumns = "id, tenant_id, user_id, token_hash, previous_token_hash, rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, revoked_reason"
+
+func scanSession(row scanner) (*rampart.Session, error) {
+	var s rampart.Session
+	var rotated, revoked sql.NullInt64
+	var created, lastUsed, idleExpires, expires int64
+	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, &rotated,
+		&created, &lastUsed, &idleExpires, &expires, &revoked, &s.RevokedReason)
+	if err != nil {
+		return nil, err
+	}
+	s.RotatedAt, s.RevokedAt = fromOptMicros(rotated), fromOptMicros(revoked)
+	s.CreatedAt, s.LastUsedAt = fromMicros(created), fromMicros(lastUsed)
+	s.IdleExpiresAt, s.ExpiresAt = fromMicros(idleExpires), fromMicros(expires)
+	return &s, nil
+}
+
+func normalizeSession(s *rampart.Session) {
+	s.RotatedAt = rampart.Timestamp(s.RotatedAt)
+	s.CreatedAt = rampart.Timestamp(s.CreatedAt)
+	s.LastUsedAt = rampart.Timestamp(s.LastUsedAt)
+	s.IdleExpiresAt = rampart.Timestamp(s.IdleExpiresAt)
+	s.ExpiresAt = rampart.Timestamp(s.ExpiresAt)
+	s.RevokedAt = rampart.Timestamp(s.RevokedAt)
+}
+
+func (s *Store) CreateSession(ctx context.Context, ss *rampart.Session) error {
+	normalizeSession(ss)
+	_, err := s.writer.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		ss.ID, ss.TenantID, ss.UserID, ss.TokenHash, ss.PreviousTokenHash, optMicros(ss.RotatedAt),
+		micros(ss.CreatedAt), micros(ss.LastUsedAt), micros(ss.IdleExpiresAt), micros(ss.ExpiresAt),
+		optMicros(ss.RevokedAt), ss.RevokedReason)
+	if err != nil {
+		return dbError("create session", err)
+	}
+	return nil
+}
+
+func (s *Store) GetSession(ctx context.Context, tenantID, id string) (*rampart.Session, error) {
+	ss, err := scanSession(s.reader.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = ? AND id = ?", tenantID, id))
+	if err != nil {
+		return nil, getError("get session", "session", err)
+	}
+	return ss, nil
+}
+
+func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*rampart.Session, error) {
+	ss, err := scanSession(s.reader.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE token_hash = ? OR previous_token_hash = ?", hash, hash))
+	if err != nil {
+		return nil, getError("find session", "session", err)
+	}
+	return ss, nil
+}
+
+func (s *Store) ListActiveSessions(ctx context.Context, tenantID, userID string, now time.Time, page rampart.Page) ([]*rampart.Session, rampart.Cursor, error) {
+	if err := page.Check(); err != nil {
+		return nil, rampart.Cursor{}, err
+	}
+	b := page.Before()
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL AND idle_expires_at > ? AND expires_at > ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?",
+		tenantID, userID, micros(now), micros(now), micros(b.CreatedAt), b.ID, page.Limit+1)
+	sessions, err := collect(rows, err, scanSession)
+	if err != nil {
+		return nil, rampart.Cursor{}, dbError("list sessions", err)
+	}
+	sessions, next := rampart.NextPage(sessions, page.Limit, func(s *rampart.Session) rampart.Cursor {
+		return rampart.Cursor{CreatedAt: s.CreatedAt, ID: s.ID}
+	})
+	return sessions, next, nil
+}
+
+func (s *Store) UpdateSession(ctx context.Context, tenantID, id string, fn func(*rampart.Session) error) (*rampart.Session, error) {
+	var ss *rampart.Session
+	err := s.inTx(ctx, "update session", func(tx *sql.Tx) error {
+		var err error
+		ss, err = scanSession(tx.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = ? AND id = ?", tenantID, id))
+		if err != nil {
+			return getError("update session", "session", err)
+		}
+		before := *ss
+		if err := fn(ss); err != nil {
+			return err
+		}
+		ss.ID, ss.TenantID, ss.UserID, ss.CreatedAt = before.ID, before.TenantID, before.UserID, before.CreatedAt
+		normalizeSession(ss)
+		_, err = tx.ExecContext(ctx, "UPDATE sessions SET token_hash = ?, previous_token_hash = ?, rotated_at = ?, last_used_at = ?, idle_expires_at = ?, expires_at = ?, revoked_at = ?, revoked_reason = ? WHERE id = ?",
+			ss.TokenHash, ss.PreviousTokenHash, optMicros(ss.RotatedAt), micros(ss.LastUsedAt),
+			micros(ss.IdleExpiresAt), micros(ss.ExpiresAt), optMicros(ss.RevokedAt), ss.RevokedReason, id)
+		if err != nil {
+			return dbError("update session", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ss, nil
+}
+
+func (s *Store) RevokeUserSessions(ctx context.Context, tenantID, userID, exceptID string, at time.Time, reason string) error {
+	_, err := s.writer.ExecContext(ctx, "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE tenant_id = ? AND user_id = ? AND id <> ? AND revoked_at IS NULL",
+		micros(rampart.Timestamp(at)), reason, tenantID, userID, exceptID)
+	if err != nil {
+		return dbError("revoke sessions", err)
+	}
+	return nil
+}

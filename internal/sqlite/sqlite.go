@@ -1,0 +1,165 @@
+// Package sqlite implements rampart.Store on an embedded SQLite database,
+// through the cgo-free modernc.org/sqlite driver so that the server stays a
+// single static binary.
+//
+// SQLite allows one writer at a time. The store therefore keeps two pools:
+// one connection for every write, so writers queue in Go instead of failing
+// with SQLITE_BUSY, and a pool of read-only connections, which WAL mode lets
+// read while the writer writes.
+//
+// The methods of Store are documented on rampart.Store.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"example.com/rampart/internal/rampart"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Connection settings, applied by the driver to every new connection.
+//
+//   - journal_mode=WAL lets readers read while the writer writes.
+//   - synchronous=NORMAL: in WAL mode this still never corrupts the database,
+//     and a process crash loses nothing; only a power loss or OS crash can
+//     roll back the last few commits. It saves an fsync per commit (WAL syncs
+//     at checkpoints), which is most of the cost of a small write.
+//   - foreign_keys=ON: SQLite leaves foreign keys unchecked unless asked.
+//   - busy_timeout=5000: wait up to 5 s for a lock held by another process
+//     (a migration, a backup) instead of failing at once.
+//   - _txlock=immediate: a write transaction takes the write lock when it
+//     begins, so a read-then-write transaction cannot fail half way with
+//     SQLITE_BUSY when another process wrote in between.
+//   - query_only=ON on reader connections, so no write can take the path
+//     that bypasses the single writer.
+const (
+	writerParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	readerParams = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)&_pragma=query_only(ON)"
+)
+
+// Store is a rampart.Store on SQLite.
+type Store struct {
+	writer *sql.DB // exactly one connection
+	reader *sql.DB
+}
+
+var _ rampart.Store = (*Store)(nil)
+
+// Open opens or creates the database file at path and checks that it can be
+// used. It does not migrate the schema; see Migrate. The path must name a
+// file: an in-memory database would give each connection a database of its
+// own.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, rampart.Errorf(rampart.KindInvalid, "sqlite: the database path must name a file")
+	}
+	// A URI, so that the driver reads the parameters; the path is escaped
+	// so that a "?" or "#" in it is not taken for their start.
+	uri := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
+
+	writer, err := sql.Open("sqlite", uri+writerParams)
+	if err != nil {
+		return nil, dbError("open", err)
+	}
+	writer.SetMaxOpenConns(1)
+	// The writer opens first: it turns on WAL mode, which the read-only
+	// connections cannot.
+	if err := writer.PingContext(ctx); err != nil {
+		writer.Close()
+		return nil, dbError("open", err)
+	}
+
+	reader, err := sql.Open("sqlite", uri+readerParams)
+	if err != nil {
+		writer.Close()
+		return nil, dbError("open", err)
+	}
+	// More readers than cores gains nothing: SQLite reads are CPU-bound.
+	n := max(4, runtime.NumCPU())
+	reader.SetMaxOpenConns(n)
+	reader.SetMaxIdleConns(n)
+	return &Store{writer: writer, reader: reader}, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// Ping checks that the database file can be read.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return dbError("ping", err)
+	}
+	return nil
+}
+
+// Migrate applies every migration the database lacks.
+func (s *Store) Migrate(ctx context.Context) error {
+	p, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return dbError("migrate", err)
+	}
+	return nil
+}
+
+// SchemaStatus reports the schema version of the database and the latest
+// version this build knows.
+func (s *Store) SchemaStatus(ctx context.Context) (current, latest int64, err error) {
+	p, err := s.migrator()
+	if err != nil {
+		return 0, 0, err
+	}
+	current, latest, err = p.GetVersions(ctx)
+	if err != nil {
+		return 0, 0, dbError("schema status", err)
+	}
+	return current, latest, nil
+}
+
+// migrator returns a goose provider on the writer connection, which is the
+// only one allowed to change the schema.
+func (s *Store) migrator() (*goose.Provider, error) {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, rampart.WrapError(rampart.KindInternal, err, "")
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.writer, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return nil, rampart.WrapError(rampart.KindInternal, err, "")
+	}
+	return p, nil
+}
+
+// inTx runs fn in a write transaction and commits it when fn returns nil.
+// fn returns errors ready for the caller: they pass through unchanged.
+func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return dbError(op, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return dbError(op, err)
+	}
+	return nil
+}
