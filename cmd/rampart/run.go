@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+)
+
+// errReported marks an error whose explanation has already been written
+// (to the log or to stderr), so main only sets the exit code.
+var errReported = errors.New("reported")
+
+// errUsage is a command line that names no known command.
+var errUsage = errors.New("usage")
+
+const usage = `usage: rampart [command]
+
+commands:
+  serve          run the API server (the default)
+  migrate up     apply pending schema migrations
+  migrate status show the schema version
+  config check   print the effective configuration (secrets masked) and the production posture checks
+  version        print the module versions this binary was built from
+
+Configuration comes from RAMPART_* environment variables; see README.md.
+`
+
+// run is the whole program behind main. It takes the environment as a
+// slice, not a getenv function, because configuration rejects unknown
+// RAMPART_* names (typos), which needs the full list.
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	cmd := args[1:]
+	if len(cmd) == 0 {
+		cmd = []string{"serve"}
+	}
+	switch strings.Join(cmd, " ") {
+	case "serve":
+		return serve(ctx, environ, stdout, stderr)
+	case "migrate up":
+		return migrate(ctx, environ, stdout, stderr, true)
+	case "migrate status":
+		return migrate(ctx, environ, stdout, stderr, false)
+	case "config check":
+		return configCheck(environ, stdout, stderr)
+	case "version":
+		return version(stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "rampart: unknown command %q\n\n%s", strings.Join(cmd, " "), usage)
+		return errUsage
+	}
+}
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// version prints the versions of the main module and every dependency
+// compiled in, as recorded by the Go toolchain in the binary.
+func version(stdout io.Writer) error {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return errors.New("no build information in this binary")
+	}
+	fmt.Fprintf(stdout, "rampart %s\n%s\n", bi.Main.Version, bi.GoVersion)
+	for _, dep := range bi.Deps {
+		if dep.Replace != nil {
+			dep = dep.Replace
+		}
+		fmt.Fprintf(stdout, "%s %s\n", dep.Path, dep.Version)
+	}
+	return nil
+}
+
+// buildVersion is the main module's version for the OpenAPI document.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}

@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json/v2"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuffer collects what the server writes from its goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testEnviron is a complete test configuration on loopback ports chosen by
+// the kernel, with its own data directory and SQLite file.
+func testEnviron(t *testing.T, extra ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	env := []string{
+		"RAMPART_ENV=test",
+		"RAMPART_ADDR=127.0.0.1:0",
+		"RAMPART_ADMIN_ADDR=127.0.0.1:0",
+		"RAMPART_DATA_DIR=" + dir,
+		"RAMPART_DATABASE_URL=sqlite:" + filepath.Join(dir, "rampart.db"),
+		"RAMPART_MASTER_KEY=" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
+	}
+	return append(env, extra...)
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type listening struct {
+	Addr      string `json:"addr"`
+	AdminAddr string `json:"admin_addr"`
+}
+
+// waitListening polls the server's log for its "listening" line.
+func waitListening(t *testing.T, out interface{ String() string }, done <-chan error) listening {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(out.String()))
+		for sc.Scan() {
+			var line struct {
+				Msg string `json:"msg"`
+				listening
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				return line.listening
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("server stopped before listening: %v\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("server did not start listening:\n%s", out.String())
+	return listening{}
+}
+
+// startRun runs the server in-process through run, as main does. stop
+// cancels its context and returns what run returned; it may be called more
+// than once and is called at cleanup.
+func startRun(t *testing.T, environ []string) (l listening, out *syncBuffer, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	out = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"rampart", "serve"}, environ, out, out) }()
+	stop = sync.OnceValue(func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(20 * time.Second):
+			return errors.New("server did not stop within 20s")
+		}
+	})
+	t.Cleanup(func() { _ = stop() })
+	return waitListening(t, out, done), out, stop
+}
+
+func get(t *testing.T, url string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	l, out, stop := startRun(t, testEnviron(t))
+	base := "http://" + l.Addr
+
+	if code, body := get(t, base+"/healthz"); code != 200 || body != `{"status":"ok"}` {
+		t.Errorf("healthz: %d %s", code, body)
+	}
+	if code, body := get(t, base+"/readyz"); code != 200 {
+		t.Errorf("readyz: %d %s", code, body)
+	}
+	if code, _ := get(t, base+"/v1/openapi.json"); code != 200 {
+		t.Errorf("openapi: %d", code)
+	}
+	if code, _ := get(t, base+"/metrics"); code != 404 {
+		t.Errorf("public /metrics: %d, want 404", code)
+	}
+	code, metrics := get(t, "http://"+l.AdminAddr+"/metrics")
+	if code != 200 || !strings.Contains(metrics, `rampart_http_requests_total{code="200",method="GET",route="GET /healthz"}`) {
+		t.Errorf("admin /metrics: %d\n%s", code, metrics)
+	}
+	if code, _ := get(t, "http://"+l.AdminAddr+"/debug/pprof/"); code != 404 {
+		t.Errorf("pprof served while disabled: %d", code)
+	}
+
+	if err := stop(); err != nil {
+		t.Fatalf("run returned %v", err)
+	}
+	if !strings.Contains(out.String(), `"msg":"stopped"`) {
+		t.Errorf("no clean stop in the log:\n%s", out)
+	}
+}
+
+func TestPprofOnlyOnAdminListener(t *testing.T) {
+	l, _, _ := startRun(t, testEnviron(t, "RAMPART_PPROF=true"))
+	if code, _ := get(t, "http://"+l.AdminAddr+"/debug/pprof/"); code != 200 {
+		t.Errorf("admin pprof: %d", code)
+	}
+	if code, _ := get(t, "http://"+l.Addr+"/debug/pprof/"); code != 404 {
+		t.Errorf("public pprof: %d, want 404", code)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"rampart", "version"}, nil, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "rampart ") {
+		t.Errorf("version: %v %q", err, out.String())
+	}
+	out.Reset()
+	err := run(t.Context(), []string{"rampart", "frobnicate"}, nil, &out, &errOut)
+	if !errors.Is(err, errUsage) || exitCode(err) != 2 || !strings.Contains(errOut.String(), "unknown command") {
+		t.Errorf("unknown command: %v %q", err, errOut.String())
+	}
+}
+
+func TestProductionRefusesUnsafeConfig(t *testing.T) {
+	var out, errOut bytes.Buffer
+	environ := []string{
+		"RAMPART_ENV=production",
+		"RAMPART_ADDR=127.0.0.1:0",
+		"RAMPART_ADMIN_ADDR=127.0.0.1:0",
+		"RAMPART_DATA_DIR=" + t.TempDir(),
+		"RAMPART_CORS_ORIGINS=*",
+	}
+	err := run(t.Context(), []string{"rampart", "serve"}, environ, &out, &errOut)
+	if !errors.Is(err, errReported) {
+		t.Fatalf("production with unsafe config started: %v", err)
+	}
+	for _, name := range []string{"RAMPART_MASTER_KEY", "RAMPART_CORS_ORIGINS", "RAMPART_DATABASE_URL"} {
+		if !strings.Contains(errOut.String(), name) {
+			t.Errorf("refusal does not name %s:\n%s", name, errOut.String())
+		}
+	}
+	if strings.Contains(out.String(), "listening") {
+		t.Error("it listened")
+	}
+}
+
+// The canaries are secrets handed to the server in its configuration and in
+// requests. None of them may appear in anything it prints.
+const (
+	runCanaryKey      = "CANARY-MASTER-KEY-0123456789abcd" // 32 bytes, used base64-encoded
+	runCanaryRedisPW  = "CANARY-REDIS-PW"
+	runCanaryBearer   = "CANARY-BEARER-TOKEN"
+	runCanaryCookie   = "CANARY-COOKIE"
+	runCanaryPassword = "CANARY-PW-correct-horse"
+)
+
+func runCanaryEnviron(t *testing.T) []string {
+	keyFile := filepath.Join(t.TempDir(), "master.key")
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString([]byte(runCanaryKey))+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := testEnviron(t, "RAMPART_REDIS_URL=redis://:"+runCanaryRedisPW+"@127.0.0.1:6379/0")
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "RAMPART_MASTER_KEY=") {
+			env[i] = "RAMPART_MASTER_KEY_FILE=" + keyFile
+		}
+	}
+	return env
+}
+
+func assertNoRunCanary(t *testing.T, where, s string) {
+	t.Helper()
+	for _, c := range []string{runCanaryKey, base64.StdEncoding.EncodeToString([]byte(runCanaryKey)), runCanaryRedisPW,
+		runCanaryBearer, runCanaryCookie, runCanaryPassword} {
+		if strings.Contains(s, c) {
+			t.Errorf("%s contains the canary %q", where, c)
+		}
+	}
+}
+
+func sendCanaryRequests(t *testing.T, base string) {
+	t.Helper()
+	for _, path := range []string{"/healthz", "/v1/me?access_token=" + runCanaryBearer, "/nope"} {
+		req, _ := http.NewRequest(http.MethodPost, base+path,
+			strings.NewReader(`{"email":"a@b.example","password":"`+runCanaryPassword+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+runCanaryBearer)
+		req.Header.Set("Cookie", "__Host-refresh="+runCanaryCookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assertNoRunCanary(t, "response to "+path, string(body))
+	}
+}
+
+func TestCanarySecretsNeverInOutput(t *testing.T) {
+	env := runCanaryEnviron(t)
+	l, out, stop := startRun(t, env)
+	sendCanaryRequests(t, "http://"+l.Addr)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	assertNoRunCanary(t, "server output", out.String())
+
+	var check, checkErr bytes.Buffer
+	_ = run(t.Context(), []string{"rampart", "config", "check"}, env, &check, &checkErr)
+	assertNoRunCanary(t, "config check", check.String()+checkErr.String())
+	if !strings.Contains(check.String(), "RAMPART_MASTER_KEY") {
+		t.Errorf("config check does not list the master key setting:\n%s", check.String())
+	}
+}
+
+// buildBinary compiles the real rampart binary once per test run.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "rampart-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "rampart")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", errors.New(string(out))
+	}
+	return bin, nil
+})
+
+// TestBinaryCanaryAndGracefulStop starts the compiled binary, sends it the
+// canaries, stops it with SIGTERM and checks that it drained and exited 0
+// without printing any secret.
+func TestBinaryCanaryAndGracefulStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	out := &syncBuffer{}
+	cmd := exec.Command(bin)
+	cmd.Env = runCanaryEnviron(t)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	l := waitListening(t, out, done)
+	sendCanaryRequests(t, "http://"+l.Addr)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	for _, want := range []string{`"msg":"shutting down"`, `"msg":"stopped"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("log lacks %s", want)
+		}
+	}
+	assertNoRunCanary(t, "binary output", out.String())
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"example.com/rampart/internal/httpapi"
+	"example.com/rampart/internal/logging"
+)
+
+// Server timeouts against slow clients (security baseline HTTP-04). The
+// zero values of http.Server mean "no timeout", so each is set explicitly.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
+
+func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(environ)
+	if err != nil {
+		fmt.Fprintf(stderr, "rampart: configuration refused:\n%v\n", err)
+		return errReported
+	}
+	logger := logging.New(stdout, cfg.LogLevel)
+	if cfg.Env == "development" {
+		created, err := ensureDevMasterKey(&cfg)
+		if err != nil {
+			logger.Error("development master key", slog.String("error", err.Error()))
+			return errReported
+		}
+		logger.Warn("DEVELOPMENT MODE: not for production; the master key is generated and kept in the data directory",
+			slog.String("data_dir", cfg.DataDir), slog.Bool("key_created", created))
+	}
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		logger.Error("open store", slog.String("error", err.Error()))
+		return errReported
+	}
+	defer st.Close()
+	if err := prepareSchema(ctx, cfg, st, logger); err != nil {
+		logger.Error("schema", slog.String("error", err.Error()))
+		return errReported
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler, err := httpapi.NewServer(httpapi.Options{
+		Logger:         logger,
+		Store:          st,
+		Registry:       registry,
+		CORSOrigins:    cfg.CORSOrigins,
+		TrustedProxies: cfg.TrustedProxies,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Version:        buildVersion(),
+	})
+	if err != nil {
+		logger.Error("build HTTP server", slog.String("error", err.Error()))
+		return errReported
+	}
+
+	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	public := newHTTPServer(handler, errorLog)
+	admin := newHTTPServer(adminHandler(registry, cfg.Pprof), errorLog)
+
+	publicLn, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		logger.Error("listen", slog.String("addr", cfg.Addr), slog.String("error", err.Error()))
+		return errReported
+	}
+	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		publicLn.Close()
+		logger.Error("listen (admin)", slog.String("addr", cfg.AdminAddr), slog.String("error", err.Error()))
+		return errReported
+	}
+	logger.Info("listening", slog.String("env", cfg.Env),
+		slog.String("addr", publicLn.Addr().String()), slog.String("admin_addr", adminLn.Addr().String()),
+		slog.Bool("pprof", cfg.Pprof))
+
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- public.Serve(publicLn) }()
+	go func() { serveErr <- admin.Serve(adminLn) }()
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		logger.Error("listener stopped", slog.String("error", err.Error()))
+	}
+	// Stop accepting, then let in-flight requests finish up to the deadline.
+	logger.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	err = errors.Join(public.Shutdown(shutdownCtx), admin.Shutdown(shutdownCtx))
+	if err != nil {
+		logger.Error("shutdown", slog.String("error", err.Error()))
+		return errReported
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func newHTTPServer(h http.Handler, errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          errorLog,
+	}
+}
+
+// adminHandler serves the operator-only endpoints on the admin listener:
+// metrics always, pprof only when enabled. The public listener has neither.
+func adminHandler(registry *prometheus.Registry, withPprof bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
+	if withPprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"example.com/rampart/internal/postgres"
+	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/sqlite"
+)
+
+// store is what the composition root needs of a storage adapter: the
+// domain's Store plus schema management.
+type store interface {
+	rampart.Store
+	Migrate(ctx context.Context) error
+	SchemaStatus(ctx context.Context) (current, latest int64, err error)
+}
+
+// openStore opens the store that RAMPART_DATABASE_URL names.
+func openStore(ctx context.Context, cfg Config) (store, error) {
+	if path, ok := cfg.SQLitePath(); ok {
+		return sqlite.Open(ctx, path)
+	}
+	url := cfg.DatabaseURL.Reveal()
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return postgres.Open(ctx, url)
+	}
+	// Config validation accepts nothing else; this guards a future scheme.
+	return nil, errors.New("RAMPART_DATABASE_URL: unsupported scheme")
+}
+
+// prepareSchema brings the schema up to date when allowed to: always in
+// development and test, in production only with RAMPART_AUTO_MIGRATE=true.
+// Otherwise it refuses to serve an out-of-date schema, which would fail in
+// ways that are far harder to diagnose than a refusal at start-up.
+func prepareSchema(ctx context.Context, cfg Config, st store, logger *slog.Logger) error {
+	if cfg.AutoMigrate {
+		before, _, err := st.SchemaStatus(ctx)
+		if err != nil {
+			return err
+		}
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		after, _, err := st.SchemaStatus(ctx)
+		if err != nil {
+			return err
+		}
+		if after != before {
+			logger.Info("schema migrated", slog.Int64("from", before), slog.Int64("to", after))
+		}
+		return nil
+	}
+	current, latest, err := st.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if current != latest {
+		return fmt.Errorf("the schema is at version %d but this binary needs %d: run `rampart migrate up` or set RAMPART_AUTO_MIGRATE=true", current, latest)
+	}
+	return nil
+}
+
+// migrate is `rampart migrate up` (apply) and `rampart migrate status`.
+func migrate(ctx context.Context, environ []string, stdout, stderr io.Writer, apply bool) error {
+	cfg, err := loadConfig(environ)
+	if err != nil {
+		fmt.Fprintf(stderr, "rampart: configuration refused:\n%v\n", err)
+		return errReported
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if apply {
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	current, latest, err := st.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	state := "up to date"
+	if current != latest {
+		state = "out of date: run `rampart migrate up`"
+	}
+	fmt.Fprintf(stdout, "schema version %d of %d (%s)\n", current, latest, state)
+	return nil
+}

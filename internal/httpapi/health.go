@@ -1,0 +1,42 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+type statusBody struct {
+	Status string `json:"status"`
+}
+
+// handleHealthz says only that the process is alive: no versions, no
+// dependency details.
+func handleHealthz() http.Handler {
+	body := []byte(`{"status":"ok"}`)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = hJSON
+		_, _ = w.Write(body)
+	})
+}
+
+var hJSON = []string{"application/json"}[:1:1]
+
+// readyTimeout bounds how long a readiness probe waits for the store, so a
+// hung database makes the probe fail rather than hang with it.
+const readyTimeout = 2 * time.Second
+
+func handleReadyz(store Pinger, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := store.Ping(ctx); err != nil {
+			logger.LogAttrs(r.Context(), slog.LevelWarn, "readiness: store does not answer",
+				slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
+			writeProblem(w, r, probUnavailable, "the service is not ready", nil)
+			return
+		}
+		writeJSON(w, http.StatusOK, statusBody{Status: "ok"})
+	})
+}

@@ -1,0 +1,138 @@
+package httpapi
+
+import (
+	"encoding/json/v2"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func newTestServer(t *testing.T) http.Handler {
+	t.Helper()
+	h, err := NewServer(Options{
+		Logger:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Store:        &fakePinger{},
+		Registry:     prometheus.NewRegistry(),
+		MaxBodyBytes: 100 << 10,
+		Version:      "test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func fetchOpenAPI(t *testing.T, h http.Handler) map[string]any {
+	t.Helper()
+	rr := httptest.NewRecorder()
+	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/v1/openapi.json", nil))
+	if rr.Code != 200 || rr.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /v1/openapi.json: %d %s", rr.Code, rr.Header().Get("Content-Type"))
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(rr.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// documentedOperations lists "METHOD /path" for every operation in doc.
+func documentedOperations(doc map[string]any) []string {
+	var ops []string
+	for path, item := range doc["paths"].(map[string]any) {
+		for method := range item.(map[string]any) {
+			ops = append(ops, strings.ToUpper(method)+" "+path)
+		}
+	}
+	slices.Sort(ops)
+	return ops
+}
+
+// TestOpenAPIMatchesServedRoutes fails when the document lists a route the
+// server does not serve, or the server serves a table route the document
+// does not list.
+func TestOpenAPIMatchesServedRoutes(t *testing.T) {
+	h := newTestServer(t)
+	doc := fetchOpenAPI(t, h)
+	if doc["openapi"] != "3.1.0" {
+		t.Errorf("openapi = %v", doc["openapi"])
+	}
+	documented := documentedOperations(doc)
+
+	var table []string
+	for _, rt := range routeTable(Options{Store: &fakePinger{}}, http.NotFoundHandler()) {
+		table = append(table, rt.method+" "+rt.path)
+	}
+	slices.Sort(table)
+	if !slices.Equal(documented, table) {
+		t.Fatalf("documented %v\nroute table %v", documented, table)
+	}
+
+	// Every documented operation is answered by its own route, not by the
+	// ServeMux's 404/405.
+	for _, op := range documented {
+		method, path, _ := strings.Cut(op, " ")
+		rr := httptest.NewRecorder()
+		h.ServeHTTP(rr, httptest.NewRequest(method, strings.NewReplacer("{", "", "}", "").Replace(path), nil))
+		if rr.Code == http.StatusNotFound || rr.Code == http.StatusMethodNotAllowed {
+			t.Errorf("%s is documented but answers %d", op, rr.Code)
+		}
+	}
+}
+
+func TestOpenAPISchemaComesFromValidationRules(t *testing.T) {
+	doc := buildOpenAPI([]route{{method: "POST", path: "/test/orders", id: "createTestOrder",
+		body: testOrder{}, response: testOrder{}, status: 201}}, "test")
+	body, err := marshalOpenAPI(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Components struct {
+			Schemas map[string]schema `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	order, item := got.Components.Schemas["testOrder"], got.Components.Schemas["testItem"]
+	if !reflect.DeepEqual(order.Required, []string{"items", "email"}) {
+		t.Errorf("required = %v: fields whose absence fails validation must be required", order.Required)
+	}
+	if order.AdditionalProperties == nil || *order.AdditionalProperties {
+		t.Error("request objects must be closed (additionalProperties: false)")
+	}
+	checks := map[string]bool{
+		"items minItems 1":      *order.Properties["items"].MinItems == 1,
+		"items maxItems 50":     *order.Properties["items"].MaxItems == 50,
+		"note maxLength 500":    *order.Properties["note"].MaxLength == 500,
+		"email format":          order.Properties["email"].Format == "email",
+		"sku pattern":           item.Properties["sku"].Pattern == patterns["sku"].String(),
+		"quantity minimum 1":    *item.Properties["quantity"].Minimum == 1,
+		"quantity maximum 1000": *item.Properties["quantity"].Maximum == 1000,
+	}
+	for name, ok := range checks {
+		if !ok {
+			t.Errorf("schema lacks %s", name)
+		}
+	}
+}
+
+func TestMalformedTagStopsStartup(t *testing.T) {
+	type badBody struct {
+		Name string `json:"name" validate:"max=ten"`
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a malformed validate tag was accepted")
+		}
+	}()
+	describe(reflect.TypeFor[badBody]())
+}

@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"encoding/json/v2"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"example.com/rampart/internal/rampart"
+)
+
+// problemTypeBase prefixes every problem "type". It is an identifier, not a
+// page clients are expected to fetch (RFC 9457 §3.1.1).
+const problemTypeBase = "https://rampart.dev/problems/"
+
+// Problem is an RFC 9457 problem details body. Its fields are the only ones
+// an error response ever carries: there is no field through which a cause,
+// a stack or a request body could travel to the client.
+type Problem struct {
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    string       `json:"detail,omitzero"`
+	RequestID string       `json:"requestId,omitzero"`
+	Errors    []FieldError `json:"errors,omitzero"`
+}
+
+// FieldError names one invalid input field, using the path a client wrote,
+// such as "items[0].quantity".
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// problemKind is one row of the error vocabulary: a stable type slug and a
+// title that never changes for that slug.
+type problemKind struct {
+	status int
+	slug   string
+	title  string
+}
+
+var (
+	probMalformed       = problemKind{http.StatusBadRequest, "malformed-request", "Malformed request"}
+	probUnauthenticated = problemKind{http.StatusUnauthorized, "unauthenticated", "Authentication required"}
+	probForbidden       = problemKind{http.StatusForbidden, "forbidden", "Forbidden"}
+	probNotFound        = problemKind{http.StatusNotFound, "not-found", "Not found"}
+	probMethod          = problemKind{http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"}
+	probConflict        = problemKind{http.StatusConflict, "conflict", "Conflict"}
+	probTooLarge        = problemKind{http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large"}
+	probMediaType       = problemKind{http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"}
+	probValidation      = problemKind{http.StatusUnprocessableEntity, "validation-failed", "Validation failed"}
+	probRateLimited     = problemKind{http.StatusTooManyRequests, "rate-limited", "Too many requests"}
+	probInternal        = problemKind{http.StatusInternalServerError, "internal", "Internal server error"}
+	probUnavailable     = problemKind{http.StatusServiceUnavailable, "unavailable", "Service unavailable"}
+)
+
+// kindProblems is the one table that turns domain error kinds into HTTP.
+var kindProblems = map[rampart.Kind]problemKind{
+	rampart.KindInvalid:         probValidation,
+	rampart.KindUnauthenticated: probUnauthenticated,
+	rampart.KindForbidden:       probForbidden,
+	rampart.KindNotFound:        probNotFound,
+	rampart.KindConflict:        probConflict,
+	rampart.KindRateLimited:     probRateLimited,
+	rampart.KindUnavailable:     probUnavailable,
+	rampart.KindInternal:        probInternal,
+}
+
+// retryAfterUnavailable is what a client is told to wait when a dependency
+// is down: long enough not to hammer it, short enough to notice recovery.
+const retryAfterUnavailable = 5 * time.Second
+
+func writeProblem(w http.ResponseWriter, r *http.Request, pk problemKind, detail string, fields []FieldError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	switch pk.status {
+	case http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", `Bearer realm="rampart"`)
+	case http.StatusServiceUnavailable:
+		h.Set("Retry-After", strconv.Itoa(int(retryAfterUnavailable.Seconds())))
+	}
+	w.WriteHeader(pk.status)
+	p := Problem{
+		Type:      problemTypeBase + pk.slug,
+		Title:     pk.title,
+		Status:    pk.status,
+		Detail:    detail,
+		RequestID: requestIDFrom(r.Context()),
+		Errors:    fields,
+	}
+	// The status line is already sent; a failed write means the client left.
+	_ = json.MarshalWrite(w, p)
+}
+
+// writeError answers with the problem for err's kind. Only the domain's
+// client-safe message is shown; anything unclassified is logged with its
+// cause and reaches the client as a bare 500.
+func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	kind := rampart.ErrorKind(err)
+	pk := kindProblems[kind]
+	detail := rampart.ErrorMessage(err)
+	switch kind {
+	case rampart.KindInternal:
+		detail = ""
+		logger.LogAttrs(r.Context(), slog.LevelError, "internal error",
+			slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
+	case rampart.KindUnavailable:
+		logger.LogAttrs(r.Context(), slog.LevelWarn, "dependency unavailable",
+			slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
+	}
+	writeProblem(w, r, pk, detail, nil)
+}
+
+// writeJSON answers with v as an application/json body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.MarshalWrite(w, v)
+}

@@ -1,0 +1,82 @@
+// Package httpapi is Rampart's HTTP edge: the middleware chain, the route
+// table, request decoding and validation, and the translation of domain
+// errors into RFC 9457 problem responses.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Pinger is the part of the store that readiness needs.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Options are the server's dependencies and settings, all explicit.
+type Options struct {
+	Logger         *slog.Logger
+	Store          Pinger
+	Registry       prometheus.Registerer
+	CORSOrigins    []string
+	TrustedProxies []netip.Prefix
+	MaxBodyBytes   int64
+	Version        string
+}
+
+// NewServer returns the public HTTP handler: the route table behind the
+// middleware chain.
+func NewServer(opts Options) (handler http.Handler, err error) {
+	if opts.Logger == nil || opts.Store == nil || opts.Registry == nil || opts.MaxBodyBytes <= 0 {
+		return nil, errors.New("httpapi: Logger, Store, Registry and MaxBodyBytes are required")
+	}
+	m, err := newMetrics(opts.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: register metrics: %w", err)
+	}
+	// Describing the routes parses every body type's validation tags; a
+	// malformed tag panics, and that must stop start-up, not a request.
+	defer func() {
+		if p := recover(); p != nil {
+			handler, err = nil, fmt.Errorf("%v", p)
+		}
+	}()
+	var openAPI []byte // the document describes the table that serves it
+	routes := routeTable(opts, handleOpenAPI(&openAPI))
+	if openAPI, err = marshalOpenAPI(buildOpenAPI(routes, opts.Version)); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.path, rt.handler)
+	}
+	return chain(opts, m, mux), nil
+}
+
+// chain is the whole middleware order, outermost first:
+//
+//  1. observe         request id and client address for everything below;
+//     on the way out, one access log line and the metrics, whatever happened
+//  2. securityHeaders set before anything can answer, so every answer has them
+//  3. recoverPanic    a panic becomes a 500 that still has the headers above
+//  4. corsPolicy      grants for allowlisted origins only
+//  5. limitBody       415 and 413 before any handler reads a byte
+//  6. serveRoutes     the ServeMux, with problem+json for its 404/405
+//
+// Recovery sits inside the access log (not outermost) so that a recovered
+// panic is logged as the 500 it became.
+func chain(opts Options, m *metrics, mux *http.ServeMux) http.Handler {
+	h := serveRoutes(mux)
+	h = limitBody(opts.MaxBodyBytes)(h)
+	h = corsPolicy(opts.CORSOrigins)(h)
+	h = recoverPanic(opts.Logger)(h)
+	h = securityHeaders(h)
+	h = observe(opts.Logger, m, clientIPResolver{trusted: opts.TrustedProxies})(h)
+	return h
+}
