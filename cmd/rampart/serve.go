@@ -18,6 +18,7 @@ import (
 
 	"example.com/rampart/internal/httpapi"
 	"example.com/rampart/internal/logging"
+	"example.com/rampart/internal/token"
 )
 
 // Server timeouts against slow clients (security baseline HTTP-04). The
@@ -58,11 +59,22 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		return errReported
 	}
 
+	parts, err := buildIdentity(ctx, cfg, st)
+	if err != nil {
+		logger.Error("identity", slog.String("error", err.Error()))
+		return errReported
+	}
+	// Another replica may rotate the signing keys; pick them up.
+	go refreshKeys(ctx, parts, logger)
+
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler, err := httpapi.NewServer(httpapi.Options{
 		Logger:         logger,
 		Store:          st,
+		Identity:       parts.identity,
+		Tokens:         parts.tokens,
+		CursorKey:      parts.cursorKey,
 		Registry:       registry,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
@@ -140,4 +152,22 @@ func adminHandler(registry *prometheus.Registry, withPprof bool) http.Handler {
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return mux
+}
+
+// refreshKeys reloads the signing keys every token.RefreshEvery until ctx
+// ends, so keys rotated by another replica (or `rampart keys rotate`) are
+// used without a restart.
+func refreshKeys(ctx context.Context, parts *identityParts, logger *slog.Logger) {
+	t := time.NewTicker(token.RefreshEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := parts.tokens.Refresh(ctx); err != nil {
+				logger.Warn("reload signing keys", slog.String("error", err.Error()))
+			}
+		}
+	}
 }

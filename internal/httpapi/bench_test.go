@@ -31,9 +31,13 @@ func BenchmarkHealthz(b *testing.B) {
 	}
 	b.Run("bare", func(b *testing.B) { run(b, handleHealthz()) })
 	b.Run("chain", func(b *testing.B) {
+		app := newTestApp(b)
 		h, err := NewServer(Options{
 			Logger:       logging.New(io.Discard, slog.LevelInfo), // the production handler, redaction included
-			Store:        &fakePinger{},
+			Store:        app.store,
+			Identity:     app.identity,
+			Tokens:       app.tokens,
+			CursorKey:    make([]byte, 32),
 			Registry:     prometheus.NewRegistry(),
 			CORSOrigins:  []string{testOrigin},
 			MaxBodyBytes: 100 << 10,

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"encoding/json/v2"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -11,22 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 func newTestServer(t *testing.T) http.Handler {
 	t.Helper()
-	h, err := NewServer(Options{
-		Logger:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Store:        &fakePinger{},
-		Registry:     prometheus.NewRegistry(),
-		MaxBodyBytes: 100 << 10,
-		Version:      "test",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return newTestApp(t).handler
 }
 
 func fetchOpenAPI(t *testing.T, h http.Handler) map[string]any {

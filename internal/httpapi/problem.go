@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json/v2"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -75,11 +76,17 @@ const retryAfterUnavailable = 5 * time.Second
 func writeProblem(w http.ResponseWriter, r *http.Request, pk problemKind, detail string, fields []FieldError) {
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
+	// Callers that know more (an invalid token, a computed wait) set these
+	// headers first; the defaults only fill in what is missing.
 	switch pk.status {
 	case http.StatusUnauthorized:
-		h.Set("WWW-Authenticate", `Bearer realm="rampart"`)
-	case http.StatusServiceUnavailable:
-		h.Set("Retry-After", strconv.Itoa(int(retryAfterUnavailable.Seconds())))
+		if h.Get("WWW-Authenticate") == "" {
+			h.Set("WWW-Authenticate", `Bearer realm="rampart"`)
+		}
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		if h.Get("Retry-After") == "" {
+			h.Set("Retry-After", strconv.Itoa(int(retryAfterUnavailable.Seconds())))
+		}
 	}
 	w.WriteHeader(pk.status)
 	p := Problem{
@@ -94,13 +101,43 @@ func writeProblem(w http.ResponseWriter, r *http.Request, pk problemKind, detail
 	_ = json.MarshalWrite(w, p)
 }
 
-// writeError answers with the problem for err's kind. Only the domain's
+// codeTitles are the problem types that refine a kind, each with its fixed
+// title. A domain error whose Code is not listed here is answered with its
+// kind's type, so no unreviewed string becomes part of the public contract.
+var codeTitles = map[string]string{
+	rampart.CodeInvalidCredentials: "Invalid credentials",
+	rampart.CodeMFARequired:        "Second factor required",
+	rampart.CodeInvalidToken:       "Invalid token",
+	rampart.CodeTokenReused:        "Refresh token reused",
+	"login-throttled":              "Too many failed attempts",
+	"email-taken":                  "Email already registered",
+	"mfa-enabled":                  "Second factor already enabled",
+	"mfa-not-enrolled":             "Second factor not enrolled",
+	"mfa-not-enabled":              "Second factor not enabled",
+	"busy":                         "Server busy",
+}
+
+// writeError answers with the problem for err. Only the domain's
 // client-safe message is shown; anything unclassified is logged with its
 // cause and reaches the client as a bare 500.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	kind := rampart.ErrorKind(err)
 	pk := kindProblems[kind]
-	detail := rampart.ErrorMessage(err)
+	var detail string
+	var fields []FieldError
+	if e := rampart.ErrorOf(err); e != nil {
+		detail = e.Message
+		if title, ok := codeTitles[e.Code]; ok {
+			pk.slug, pk.title = e.Code, title
+		}
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+		}
+		if kind == rampart.KindInvalid && e.Field != "" {
+			fields = []FieldError{{Field: e.Field, Message: e.Message}}
+			detail = "the request body has invalid fields"
+		}
+	}
 	switch kind {
 	case rampart.KindInternal:
 		detail = ""
@@ -110,7 +147,7 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		logger.LogAttrs(r.Context(), slog.LevelWarn, "dependency unavailable",
 			slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
 	}
-	writeProblem(w, r, pk, detail, nil)
+	writeProblem(w, r, pk, detail, fields)
 }
 
 // writeJSON answers with v as an application/json body.

@@ -12,6 +12,8 @@ import (
 	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"example.com/rampart/internal/rampart"
 )
 
 // Pinger is the part of the store that readiness needs.
@@ -19,10 +21,24 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// JWKSource publishes the public keys that verify access tokens.
+type JWKSource interface {
+	JWKS() ([]byte, error)
+}
+
+// Tokens verifies access tokens and publishes their keys.
+type Tokens interface {
+	TokenVerifier
+	JWKSource
+}
+
 // Options are the server's dependencies and settings, all explicit.
 type Options struct {
 	Logger         *slog.Logger
 	Store          Pinger
+	Identity       *rampart.Identity
+	Tokens         Tokens
+	CursorKey      []byte // HMAC key for pagination cursors, at least 32 bytes
 	Registry       prometheus.Registerer
 	CORSOrigins    []string
 	TrustedProxies []netip.Prefix
@@ -33,8 +49,9 @@ type Options struct {
 // NewServer returns the public HTTP handler: the route table behind the
 // middleware chain.
 func NewServer(opts Options) (handler http.Handler, err error) {
-	if opts.Logger == nil || opts.Store == nil || opts.Registry == nil || opts.MaxBodyBytes <= 0 {
-		return nil, errors.New("httpapi: Logger, Store, Registry and MaxBodyBytes are required")
+	if opts.Logger == nil || opts.Store == nil || opts.Identity == nil || opts.Tokens == nil ||
+		opts.Registry == nil || opts.MaxBodyBytes <= 0 || len(opts.CursorKey) < 32 {
+		return nil, errors.New("httpapi: Logger, Store, Identity, Tokens, Registry, MaxBodyBytes and a 32-byte CursorKey are required")
 	}
 	m, err := newMetrics(opts.Registry)
 	if err != nil {
@@ -52,11 +69,22 @@ func NewServer(opts Options) (handler http.Handler, err error) {
 	if openAPI, err = marshalOpenAPI(buildOpenAPI(routes, opts.Version)); err != nil {
 		return nil, err
 	}
+	return chain(opts, m, newMux(routes, opts)), nil
+}
+
+// newMux registers every route of the table, behind authentication when
+// the route requires it.
+func newMux(routes []route, opts Options) *http.ServeMux {
+	authn := authenticate(opts.Tokens, opts.Identity, newHandlerDeps(opts))
 	mux := http.NewServeMux()
 	for _, rt := range routes {
-		mux.Handle(rt.method+" "+rt.path, rt.handler)
+		h := rt.handler
+		if rt.auth {
+			h = authn(h)
+		}
+		mux.Handle(rt.method+" "+rt.path, h)
 	}
-	return chain(opts, m, mux), nil
+	return mux
 }
 
 // chain is the whole middleware order, outermost first:

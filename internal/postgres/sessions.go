@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -34,16 +35,47 @@ func normalizeSession(s *rampart.Session) {
 }
 
 func (s *Store) CreateSession(ctx context.Context, ss *rampart.Session) error {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
 	normalizeSession(ss)
-	_, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-		ss.ID, ss.TenantID, ss.UserID, ss.TokenHash, ss.PreviousTokenHash, optTime(ss.RotatedAt),
-		ss.CreatedAt, ss.LastUsedAt, ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason)
-	if err != nil {
-		return s.dbError("create session", err)
+	return s.inTx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+			ss.ID, ss.TenantID, ss.UserID, ss.TokenHash, ss.PreviousTokenHash, optTime(ss.RotatedAt),
+			ss.CreatedAt, ss.LastUsedAt, ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason)
+		if err != nil {
+			return s.dbError("create session", err)
+		}
+		// Conflict when the hash is an earlier token of any session.
+		if _, err := tx.Exec(ctx, insertTokenHash, ss.TokenHash, ss.ID, ss.TenantID); err != nil {
+			return s.dbError("create session", err)
+		}
+		return nil
+	})
+}
+
+// Every token hash a session has had is in session_token_hashes, the current
+// one with replaced_at NULL. The primary key makes a hash belong to one
+// session and one generation only.
+const (
+	// insertTokenHash records a session's new current hash.
+	insertTokenHash = "INSERT INTO session_token_hashes (token_hash, session_id, tenant_id, replaced_at) VALUES ($1, $2, $3, NULL)"
+	// replaceTokenHash records that a session's hash was replaced. The hash
+	// is normally there as the current one, but a session that an older
+	// build (before migration 00002) created or rotated lacks it.
+	replaceTokenHash = "INSERT INTO session_token_hashes (token_hash, session_id, tenant_id, replaced_at) VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO UPDATE SET replaced_at = excluded.replaced_at WHERE session_token_hashes.session_id = excluded.session_id"
+)
+
+// rotateTokenHash records, in tx, that ss.TokenHash replaced old: at
+// ss.RotatedAt, or at ss.LastUsedAt when the caller left RotatedAt zero.
+// Conflict: the new hash is, or was, the token hash of any session.
+func rotateTokenHash(ctx context.Context, tx pgx.Tx, ss *rampart.Session, old []byte) error {
+	replacedAt := ss.RotatedAt
+	if replacedAt.IsZero() {
+		replacedAt = ss.LastUsedAt
 	}
-	return nil
+	if _, err := tx.Exec(ctx, insertTokenHash, ss.TokenHash, ss.ID, ss.TenantID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, replaceTokenHash, old, ss.ID, ss.TenantID, replacedAt)
+	return err
 }
 
 func (s *Store) GetSession(ctx context.Context, tenantID, id string) (*rampart.Session, error) {
@@ -59,7 +91,9 @@ func (s *Store) GetSession(ctx context.Context, tenantID, id string) (*rampart.S
 func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*rampart.Session, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	ss, err := scanSession(s.pool.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE token_hash = $1 OR previous_token_hash = $1", hash))
+	// The hash history answers; the columns of sessions as well, for a
+	// session that an older build created or rotated.
+	ss, err := scanSession(s.pool.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = (SELECT session_id FROM session_token_hashes WHERE token_hash = $1) OR token_hash = $1 OR previous_token_hash = $1", hash))
 	if err != nil {
 		return nil, s.getError("find session", "session", err)
 	}
@@ -99,6 +133,11 @@ func (s *Store) UpdateSession(ctx context.Context, tenantID, id string, fn func(
 		}
 		ss.ID, ss.TenantID, ss.UserID, ss.CreatedAt = before.ID, before.TenantID, before.UserID, before.CreatedAt
 		normalizeSession(ss)
+		if !bytes.Equal(ss.TokenHash, before.TokenHash) {
+			if err := rotateTokenHash(ctx, tx, ss, before.TokenHash); err != nil {
+				return s.dbError("update session", err)
+			}
+		}
 		_, err = tx.Exec(ctx, "UPDATE sessions SET token_hash = $1, previous_token_hash = $2, rotated_at = $3, last_used_at = $4, idle_expires_at = $5, expires_at = $6, revoked_at = $7, revoked_reason = $8 WHERE id = $9",
 			ss.TokenHash, ss.PreviousTokenHash, optTime(ss.RotatedAt), ss.LastUsedAt,
 			ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason, id)

@@ -52,7 +52,10 @@ type Error struct {
 	Kind Kind
 	// Code, when set, names the case more precisely than Kind for clients
 	// that branch on it (e.g. "mfa-required"); it is stable once published.
-	Code    string
+	Code string
+	// Field, when set on a KindInvalid error, names the input field the
+	// Message is about, as the client wrote it (e.g. "newPassword").
+	Field   string
 	Message string
 	// RetryAfter, when set, tells the client how long to wait
 	// (KindRateLimited, and KindUnavailable when the wait is known).

@@ -3,7 +3,10 @@ package rampart
 import "time"
 
 // Session is one refresh-token family: a sign-in and every refresh token
-// rotated from it. Only hashes of refresh tokens are stored.
+// rotated from it. Only hashes of refresh tokens are stored. Besides the two
+// below, the store keeps the hash of every earlier token of the family, so
+// that the reuse of any of them is recognised (see
+// Store.FindSessionByTokenHash).
 type Session struct {
 	ID       string
 	TenantID string

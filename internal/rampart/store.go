@@ -59,20 +59,31 @@ type Store interface {
 	DeleteUser(ctx context.Context, tenantID, id string) error
 
 	// CreateSession stores a session. NotFound: no such user in the tenant.
-	// Conflict: the id or token hash is taken.
+	// Conflict: the id is taken, or the token hash is or was the token hash
+	// of any session.
 	CreateSession(ctx context.Context, s *Session) error
 	// GetSession returns a session, revoked and expired ones included.
 	// NotFound.
 	GetSession(ctx context.Context, tenantID, id string) (*Session, error)
-	// FindSessionByTokenHash returns the session whose TokenHash or
-	// PreviousTokenHash is hash, whatever its tenant, revoked and expired
-	// ones included so that the caller can recognise reuse. NotFound.
+	// FindSessionByTokenHash returns the session whose current TokenHash,
+	// or any earlier token hash of the same family, is hash: every hash
+	// that UpdateSession replaced, not only PreviousTokenHash. It finds the
+	// session whatever its tenant, revoked and expired ones included, so
+	// that the caller can recognise the reuse of any token rotated out of
+	// the family (RFC 9700 §4.14.2). The caller tells the generations
+	// apart: hash is the current token when it equals TokenHash, the
+	// previous one when it equals PreviousTokenHash, and an older one
+	// otherwise. The earlier hashes last as long as the session, which
+	// goes when its user is deleted. NotFound.
 	FindSessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
 	// ListActiveSessions lists a user's sessions that are neither revoked
 	// nor expired at now, newest first. Invalid: bad page.
 	ListActiveSessions(ctx context.Context, tenantID, userID string, now time.Time, page Page) ([]*Session, Cursor, error)
 	// UpdateSession changes a session through fn (see Store): rotation and
-	// revocation. NotFound. Conflict: the token hash is taken.
+	// revocation. When fn changes TokenHash, the old hash joins the
+	// family's earlier hashes (see FindSessionByTokenHash) in the same
+	// transaction. NotFound. Conflict: the new token hash is, or was, the
+	// token hash of any session, this one included.
 	UpdateSession(ctx context.Context, tenantID, id string, fn func(*Session) error) (*Session, error)
 	// RevokeUserSessions revokes, at the given time and for the given
 	// reason, every session of a user that is not yet revoked, except the

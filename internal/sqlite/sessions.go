@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"time"
@@ -36,14 +37,47 @@ func normalizeSession(s *rampart.Session) {
 
 func (s *Store) CreateSession(ctx context.Context, ss *rampart.Session) error {
 	normalizeSession(ss)
-	_, err := s.writer.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		ss.ID, ss.TenantID, ss.UserID, ss.TokenHash, ss.PreviousTokenHash, optMicros(ss.RotatedAt),
-		micros(ss.CreatedAt), micros(ss.LastUsedAt), micros(ss.IdleExpiresAt), micros(ss.ExpiresAt),
-		optMicros(ss.RevokedAt), ss.RevokedReason)
-	if err != nil {
-		return dbError("create session", err)
+	return s.inTx(ctx, "create session", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			ss.ID, ss.TenantID, ss.UserID, ss.TokenHash, ss.PreviousTokenHash, optMicros(ss.RotatedAt),
+			micros(ss.CreatedAt), micros(ss.LastUsedAt), micros(ss.IdleExpiresAt), micros(ss.ExpiresAt),
+			optMicros(ss.RevokedAt), ss.RevokedReason)
+		if err != nil {
+			return dbError("create session", err)
+		}
+		// Conflict when the hash is an earlier token of any session.
+		if _, err := tx.ExecContext(ctx, insertTokenHash, ss.TokenHash, ss.ID, ss.TenantID); err != nil {
+			return dbError("create session", err)
+		}
+		return nil
+	})
+}
+
+// Every token hash a session has had is in session_token_hashes, the current
+// one with replaced_at NULL. The primary key makes a hash belong to one
+// session and one generation only.
+const (
+	// insertTokenHash records a session's new current hash.
+	insertTokenHash = "INSERT INTO session_token_hashes (token_hash, session_id, tenant_id, replaced_at) VALUES (?, ?, ?, NULL)"
+	// replaceTokenHash records that a session's hash was replaced. The hash
+	// is normally there as the current one, but a session that an older
+	// build (before migration 00002) created or rotated lacks it.
+	replaceTokenHash = "INSERT INTO session_token_hashes (token_hash, session_id, tenant_id, replaced_at) VALUES (?, ?, ?, ?) ON CONFLICT (token_hash) DO UPDATE SET replaced_at = excluded.replaced_at WHERE session_token_hashes.session_id = excluded.session_id"
+)
+
+// rotateTokenHash records, in tx, that ss.TokenHash replaced old: at
+// ss.RotatedAt, or at ss.LastUsedAt when the caller left RotatedAt zero.
+// Conflict: the new hash is, or was, the token hash of any session.
+func rotateTokenHash(ctx context.Context, tx *sql.Tx, ss *rampart.Session, old []byte) error {
+	replacedAt := ss.RotatedAt
+	if replacedAt.IsZero() {
+		replacedAt = ss.LastUsedAt
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx, insertTokenHash, ss.TokenHash, ss.ID, ss.TenantID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, replaceTokenHash, old, ss.ID, ss.TenantID, micros(replacedAt))
+	return err
 }
 
 func (s *Store) GetSession(ctx context.Context, tenantID, id string) (*rampart.Session, error) {
@@ -55,7 +89,9 @@ func (s *Store) GetSession(ctx context.Context, tenantID, id string) (*rampart.S
 }
 
 func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*rampart.Session, error) {
-	ss, err := scanSession(s.reader.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE token_hash = ? OR previous_token_hash = ?", hash, hash))
+	// The hash history answers; the columns of sessions as well, for a
+	// session that an older build created or rotated.
+	ss, err := scanSession(s.reader.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = (SELECT session_id FROM session_token_hashes WHERE token_hash = ?) OR token_hash = ? OR previous_token_hash = ?", hash, hash, hash))
 	if err != nil {
 		return nil, getError("find session", "session", err)
 	}
@@ -93,6 +129,11 @@ func (s *Store) UpdateSession(ctx context.Context, tenantID, id string, fn func(
 		}
 		ss.ID, ss.TenantID, ss.UserID, ss.CreatedAt = before.ID, before.TenantID, before.UserID, before.CreatedAt
 		normalizeSession(ss)
+		if !bytes.Equal(ss.TokenHash, before.TokenHash) {
+			if err := rotateTokenHash(ctx, tx, ss, before.TokenHash); err != nil {
+				return dbError("update session", err)
+			}
+		}
 		_, err = tx.ExecContext(ctx, "UPDATE sessions SET token_hash = ?, previous_token_hash = ?, rotated_at = ?, last_used_at = ?, idle_expires_at = ?, expires_at = ?, revoked_at = ?, revoked_reason = ? WHERE id = ?",
 			ss.TokenHash, ss.PreviousTokenHash, optMicros(ss.RotatedAt), micros(ss.LastUsedAt),
 			micros(ss.IdleExpiresAt), micros(ss.ExpiresAt), optMicros(ss.RevokedAt), ss.RevokedReason, id)

@@ -15,8 +15,10 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -61,9 +63,21 @@ var _ rampart.Store = (*Store)(nil)
 // used. It does not migrate the schema; see Migrate. The path must name a
 // file: an in-memory database would give each connection a database of its
 // own.
+//
+// The database holds password hashes, so a new database file is created
+// readable and writable by its owner only (0600), whatever the umask; SQLite
+// gives its -wal, -shm and -journal files the mode of the database file, so
+// they are 0600 too. An empty file counts as new. An existing database
+// file is opened with the mode it has, since an operator may have chosen it
+// (a backup group, say), and Open does not check it: a database file that
+// other users can read or write is the deployment's to fix, as is a
+// directory that lets them replace the file.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, rampart.Errorf(rampart.KindInvalid, "sqlite: the database path must name a file")
+	}
+	if err := createFile(path); err != nil {
+		return nil, rampart.WrapError(rampart.KindUnavailable, fmt.Errorf("sqlite: open: %w", err), "the database is unavailable")
 	}
 	// A URI, so that the driver reads the parameters; the path is escaped
 	// so that a "?" or "#" in it is not taken for their start.
@@ -91,6 +105,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
 	return &Store{writer: writer, reader: reader}, nil
+}
+
+// createFile creates the database file at path with mode 0600 if there is
+// none. A file that exists but is empty is a new database as well (one made
+// with touch, say) and is given mode 0600 too. A file that has content is
+// left alone.
+//
+// Without this, SQLite would create the file with mode 0644 less the umask,
+// and the -wal and -shm files after it.
+func createFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() > 0 {
+		return nil
+	}
+	// Exactly 0600: an empty file made before may have any mode, and the
+	// umask may have cleared bits of a new one.
+	return f.Chmod(0o600)
 }
 
 // Close closes both pools.

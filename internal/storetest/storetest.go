@@ -38,6 +38,8 @@ func Run(t *testing.T, newStore func(t *testing.T) rampart.Store) {
 		{"EmailIsUniqueIgnoringCase", testEmailUnique},
 		{"LastAdmin", testLastAdmin},
 		{"Sessions", testSessions},
+		{"SessionTokenHistory", testSessionTokenHistory},
+		{"SessionTokenHashesAreNeverReused", testSessionTokenHashesNeverReused},
 		{"SigningKeys", testSigningKeys},
 		{"APIKeys", testAPIKeys},
 		{"Orders", testOrders},
@@ -313,6 +315,149 @@ func testSessions(t *testing.T, s rampart.Store) {
 
 	_, err = s.UpdateSession(ctx, tenant.ID, rampart.NewID(), func(*rampart.Session) error { return nil })
 	wantKind(t, err, rampart.KindNotFound)
+}
+
+// testSessionTokenHistory checks that every token a family ever had finds
+// its session, so that the caller can recognise the reuse of any of them
+// (RFC 9700 §4.14.2): RT1 → RT2 → RT3 → RT4, then RT1 is presented.
+func testSessionTokenHistory(t *testing.T, s rampart.Store) {
+	ctx := t.Context()
+	tenant, admin := newTenant(t, s)
+	otherTenant, otherAdmin := newTenant(t, s)
+
+	ss := newSession(tenant.ID, admin.ID, base)
+	check(t, s.CreateSession(ctx, ss))
+	other := newSession(otherTenant.ID, otherAdmin.ID, base)
+	check(t, s.CreateSession(ctx, other))
+
+	hashes := [][]byte{ss.TokenHash}
+	var rotated *rampart.Session
+	for i := range 3 {
+		rotated = rotate(t, s, ss, base.Add(time.Duration(i+1)*time.Minute))
+		hashes = append(hashes, rotated.TokenHash)
+	}
+	otherRotated := rotate(t, s, other, base.Add(time.Minute))
+
+	for i, hash := range hashes {
+		got, err := s.FindSessionByTokenHash(ctx, hash)
+		if err != nil {
+			t.Fatalf("FindSessionByTokenHash with token %d of 4: %v", i+1, err)
+		}
+		equal(t, got, rotated)
+	}
+	if !reflect.DeepEqual(rotated.TokenHash, hashes[3]) || !reflect.DeepEqual(rotated.PreviousTokenHash, hashes[2]) {
+		t.Errorf("after three rotations: hash %q and previous %q, want %q and %q", rotated.TokenHash, rotated.PreviousTokenHash, hashes[3], hashes[2])
+	}
+
+	// The other family, of another tenant, is found by its own tokens only.
+	for _, hash := range [][]byte{other.TokenHash, otherRotated.TokenHash} {
+		got, err := s.FindSessionByTokenHash(ctx, hash)
+		check(t, err)
+		equal(t, got, otherRotated)
+	}
+
+	// An update that keeps the token, such as a revocation, keeps the
+	// history, and a revoked session is still found by all of it.
+	revoked, err := s.UpdateSession(ctx, tenant.ID, ss.ID, func(s *rampart.Session) error {
+		s.RevokedAt, s.RevokedReason = base.Add(time.Hour), "refresh token reused"
+		return nil
+	})
+	check(t, err)
+	for _, hash := range hashes {
+		got, err := s.FindSessionByTokenHash(ctx, hash)
+		check(t, err)
+		equal(t, got, revoked)
+	}
+
+	// Deleting the user deletes the whole history with the session.
+	member := newUser(tenant.ID, rampart.RoleMember)
+	check(t, s.CreateUser(ctx, member))
+	ms := newSession(tenant.ID, member.ID, base)
+	check(t, s.CreateSession(ctx, ms))
+	memberHashes := [][]byte{ms.TokenHash}
+	for i := range 2 {
+		memberHashes = append(memberHashes, rotate(t, s, ms, base.Add(time.Duration(i+1)*time.Minute)).TokenHash)
+	}
+	check(t, s.DeleteUser(ctx, tenant.ID, member.ID))
+	for i, hash := range memberHashes {
+		_, err := s.FindSessionByTokenHash(ctx, hash)
+		if rampart.ErrorKind(err) != rampart.KindNotFound {
+			t.Errorf("FindSessionByTokenHash with token %d of a deleted user's session: got %v, want NotFound", i+1, err)
+		}
+	}
+	got, err := s.FindSessionByTokenHash(ctx, hashes[0])
+	check(t, err)
+	equal(t, got, revoked)
+}
+
+// testSessionTokenHashesNeverReused checks that no session can take, as its
+// current token hash, a hash that any session has or had: otherwise a
+// stolen old token could be mistaken for another family's live one.
+func testSessionTokenHashesNeverReused(t *testing.T, s rampart.Store) {
+	ctx := t.Context()
+	tenant, admin := newTenant(t, s)
+	otherTenant, otherAdmin := newTenant(t, s)
+
+	ss := newSession(tenant.ID, admin.ID, base)
+	check(t, s.CreateSession(ctx, ss))
+	hashes := [][]byte{ss.TokenHash}
+	for i := range 2 {
+		hashes = append(hashes, rotate(t, s, ss, base.Add(time.Duration(i+1)*time.Minute)).TokenHash)
+	}
+	want, err := s.GetSession(ctx, tenant.ID, ss.ID)
+	check(t, err)
+
+	// A new session, in the same tenant or another, with any of the hashes.
+	for i, hash := range hashes {
+		for _, x := range []*rampart.Session{newSession(tenant.ID, admin.ID, base), newSession(otherTenant.ID, otherAdmin.ID, base)} {
+			x.TokenHash = hash
+			if err := s.CreateSession(ctx, x); rampart.ErrorKind(err) != rampart.KindConflict {
+				t.Errorf("CreateSession with token %d of 3 of another session: got %v, want Conflict", i+1, err)
+			}
+			_, err := s.GetSession(ctx, x.TenantID, x.ID)
+			if rampart.ErrorKind(err) != rampart.KindNotFound {
+				t.Errorf("CreateSession with a taken hash left a session behind: %v", err)
+			}
+		}
+	}
+
+	// An existing session rotating to any of the hashes.
+	other := newSession(otherTenant.ID, otherAdmin.ID, base)
+	check(t, s.CreateSession(ctx, other))
+	for i, hash := range hashes {
+		_, err := s.UpdateSession(ctx, otherTenant.ID, other.ID, func(s *rampart.Session) error {
+			s.PreviousTokenHash, s.TokenHash, s.RotatedAt = s.TokenHash, hash, base.Add(time.Hour)
+			return nil
+		})
+		if rampart.ErrorKind(err) != rampart.KindConflict {
+			t.Errorf("UpdateSession to token %d of 3 of another session: got %v, want Conflict", i+1, err)
+		}
+	}
+	got, err := s.GetSession(ctx, otherTenant.ID, other.ID)
+	check(t, err)
+	equal(t, got, other)
+
+	// Nor can a session go back to one of its own earlier tokens.
+	for i, hash := range hashes[:2] {
+		_, err := s.UpdateSession(ctx, tenant.ID, ss.ID, func(s *rampart.Session) error {
+			s.PreviousTokenHash, s.TokenHash, s.RotatedAt = s.TokenHash, hash, base.Add(time.Hour)
+			return nil
+		})
+		if rampart.ErrorKind(err) != rampart.KindConflict {
+			t.Errorf("UpdateSession back to its own token %d of 3: got %v, want Conflict", i+1, err)
+		}
+	}
+
+	// The failed attempts changed nothing: the tokens find the session as
+	// it was, and the other session's token still finds it alone.
+	for _, hash := range hashes {
+		got, err := s.FindSessionByTokenHash(ctx, hash)
+		check(t, err)
+		equal(t, got, want)
+	}
+	got, err = s.FindSessionByTokenHash(ctx, other.TokenHash)
+	check(t, err)
+	equal(t, got, other)
 }
 
 func testSigningKeys(t *testing.T, s rampart.Store) {
@@ -764,6 +909,20 @@ func newSession(tenantID, userID string, created time.Time) *rampart.Session {
 		IdleExpiresAt: created.Add(24 * time.Hour),
 		ExpiresAt:     created.Add(30 * 24 * time.Hour),
 	}
+}
+
+// rotate rotates ss to a fresh token at the given time, as a refresh does,
+// and returns the session as stored.
+func rotate(t *testing.T, s rampart.Store, ss *rampart.Session, at time.Time) *rampart.Session {
+	t.Helper()
+	next := []byte(rampart.NewID())
+	got, err := s.UpdateSession(t.Context(), ss.TenantID, ss.ID, func(s *rampart.Session) error {
+		s.PreviousTokenHash, s.TokenHash, s.RotatedAt = s.TokenHash, next, at
+		s.LastUsedAt = at
+		return nil
+	})
+	check(t, err)
+	return got
 }
 
 func newSigningKey(created time.Time) *rampart.SigningKey {

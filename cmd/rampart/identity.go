@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"runtime"
+
+	"example.com/rampart/internal/password"
+	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/seal"
+	"example.com/rampart/internal/throttle"
+	"example.com/rampart/internal/token"
+	"example.com/rampart/internal/totp"
+)
+
+// Access tokens name this server as issuer and this API as audience; both
+// are fixed strings because one deployment is one issuer.
+const (
+	tokenIssuer   = "rampart"
+	tokenAudience = "rampart-api"
+)
+
+// maxThrottledAccounts bounds the login throttle's memory (a few hundred
+// bytes per account).
+const maxThrottledAccounts = 100_000
+
+// identityParts is everything the identity service is built from, kept so
+// serve can also hand the token manager to the HTTP edge.
+type identityParts struct {
+	identity  *rampart.Identity
+	tokens    *token.Manager
+	hasher    *password.Hasher
+	cursorKey []byte
+}
+
+// buildIdentity wires the identity service from its adapters.
+func buildIdentity(ctx context.Context, cfg Config, st rampart.Store) (*identityParts, error) {
+	masterKey, err := decodeMasterKey(cfg.MasterKey.Reveal())
+	if err != nil {
+		return nil, errors.New("RAMPART_MASTER_KEY: not a usable key")
+	}
+	box, err := seal.New(masterKey)
+	if err != nil {
+		return nil, err
+	}
+	// The hasher runs at most one argon2id per CPU and lets a short queue
+	// wait; beyond it, logins are refused at once with 503 + Retry-After
+	// rather than piling up 19 MiB each.
+	hasher, err := password.New(password.DefaultParams, runtime.NumCPU(), 16*runtime.NumCPU())
+	if err != nil {
+		return nil, err
+	}
+	idCfg := rampart.DefaultIdentityConfig
+	tokens, err := token.New(st, box, token.Config{Issuer: tokenIssuer, Audience: tokenAudience, Lifetime: idCfg.AccessTTL})
+	if err != nil {
+		return nil, err
+	}
+	if err := tokens.Load(ctx); err != nil {
+		return nil, err
+	}
+	identity, err := rampart.NewIdentity(rampart.IdentityDeps{
+		Store:    st,
+		Hasher:   busyAsUnavailable{hasher},
+		Policy:   password.Policy{MinLength: cfg.PasswordMinLength, MaxLength: 128},
+		Tokens:   tokens,
+		Sealer:   box,
+		Throttle: throttle.NewMemory(throttle.DefaultPolicy, maxThrottledAccounts, nil),
+		TOTP:     totp.Authenticator{},
+	}, idCfg)
+	if err != nil {
+		return nil, err
+	}
+	return &identityParts{identity: identity, tokens: tokens, hasher: hasher, cursorKey: deriveKey(masterKey, "rampart cursor v1")}, nil
+}
+
+// deriveKey derives a purpose-specific key from the master key, so that no
+// two uses share a key.
+func deriveKey(master []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// busyAsUnavailable turns the hasher's "queue full" into the domain's
+// Unavailable with a retry hint, which the edge answers as 503 +
+// Retry-After.
+type busyAsUnavailable struct{ *password.Hasher }
+
+func busy(err error) error {
+	if be, ok := errors.AsType[*password.BusyError](err); ok {
+		return &rampart.Error{Kind: rampart.KindUnavailable, Code: "busy",
+			Message: "the server is busy; try again shortly", RetryAfter: be.RetryAfter, Err: err}
+	}
+	return err
+}
+
+func (h busyAsUnavailable) Hash(ctx context.Context, pw string) (string, error) {
+	s, err := h.Hasher.Hash(ctx, pw)
+	return s, busy(err)
+}
+
+func (h busyAsUnavailable) Verify(ctx context.Context, pw, encoded string) (bool, bool, error) {
+	ok, rehash, err := h.Hasher.Verify(ctx, pw, encoded)
+	return ok, rehash, busy(err)
+}
+
+func (h busyAsUnavailable) VerifyDummy(ctx context.Context, pw string) error {
+	return busy(h.Hasher.VerifyDummy(ctx, pw))
+}

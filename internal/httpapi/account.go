@@ -1,0 +1,325 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"example.com/rampart/internal/rampart"
+)
+
+// Request bodies. Their `validate` tags are the edge's rules and the OpenAPI
+// schema; the password policy (minimum length, common passwords) is applied
+// by the domain, where the configured minimum lives.
+
+type signupRequest struct {
+	Email        string `json:"email" validate:"required,max=254,format=email"`
+	Password     string `json:"password" validate:"required,max=128"`
+	DisplayName  string `json:"displayName" validate:"min=2,max=50"`
+	Organization string `json:"organization" validate:"min=2,max=100"`
+}
+
+// loginRequest is lenient on purpose: a malformed email or a password that
+// could never have been set gets the same 401 as any other wrong guess.
+type loginRequest struct {
+	Email    string  `json:"email" validate:"required,max=254"`
+	Password string  `json:"password" validate:"required,max=1024"`
+	TOTP     *string `json:"totp" validate:"max=64"`
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refreshToken" validate:"required,max=256"`
+}
+
+type updateMeRequest struct {
+	DisplayName *string `json:"displayName" validate:"min=2,max=50"`
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"currentPassword" validate:"required,max=1024"`
+	NewPassword     string `json:"newPassword" validate:"required,max=128"`
+}
+
+type confirmTOTPRequest struct {
+	Code string `json:"code" validate:"required,max=64"`
+}
+
+type disableTOTPRequest struct {
+	Password string `json:"password" validate:"required,max=1024"`
+	Code     string `json:"code" validate:"required,max=64"`
+}
+
+// Response bodies are built field by field from domain values, so a hash,
+// secret or internal flag has no path to the wire.
+
+type userResponse struct {
+	ID          string    `json:"id"`
+	Email       string    `json:"email"`
+	DisplayName string    `json:"displayName"`
+	TenantID    string    `json:"tenantId"`
+	Role        string    `json:"role"`
+	MFAEnabled  bool      `json:"mfaEnabled"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+func newUserResponse(u *rampart.User) userResponse {
+	return userResponse{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, TenantID: u.TenantID,
+		Role: string(u.Role), MFAEnabled: u.MFA.Enabled, CreatedAt: u.CreatedAt}
+}
+
+type tenantResponse struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type signupResponse struct {
+	User   userResponse   `json:"user"`
+	Tenant tenantResponse `json:"tenant"`
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"accessToken"`
+	TokenType    string `json:"tokenType"`
+	ExpiresIn    int    `json:"expiresIn"`
+	RefreshToken string `json:"refreshToken"`
+}
+
+func newTokenResponse(t *rampart.Tokens) tokenResponse {
+	return tokenResponse{AccessToken: t.AccessToken, TokenType: "Bearer",
+		ExpiresIn: int(t.ExpiresIn / time.Second), RefreshToken: t.RefreshToken}
+}
+
+type sessionResponse struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"createdAt"`
+	LastUsedAt time.Time `json:"lastUsedAt"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+	Current    bool      `json:"current"`
+}
+
+type sessionList struct {
+	Items      []sessionResponse `json:"items"`
+	NextCursor string            `json:"nextCursor,omitzero"`
+}
+
+type totpEnrolmentResponse struct {
+	Secret     string `json:"secret"`
+	OtpauthURL string `json:"otpauthUrl"`
+}
+
+type recoveryCodesResponse struct {
+	RecoveryCodes []string `json:"recoveryCodes"`
+}
+
+// decodeOrAnswer decodes a body into dst, or answers the problem and
+// reports false.
+func decodeOrAnswer(w http.ResponseWriter, r *http.Request, dst any) bool {
+	if err := decodeValid(r, dst); err != nil {
+		de := err.(*decodeError)
+		writeProblem(w, r, de.problem, de.detail, de.fields)
+		return false
+	}
+	return true
+}
+
+func handleSignup(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in signupRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		user, tenant, err := d.identity.Signup(r.Context(), meta(r), rampart.SignupInput{
+			Email: in.Email, Password: in.Password, DisplayName: in.DisplayName, Organization: in.Organization})
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, signupResponse{User: newUserResponse(user),
+			Tenant: tenantResponse{ID: tenant.ID, Name: tenant.Name}})
+	})
+}
+
+func handleLogin(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in loginRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		login := rampart.LoginInput{Email: in.Email, Password: in.Password}
+		if in.TOTP != nil {
+			login.TOTP = *in.TOTP
+		}
+		tokens, err := d.identity.Login(r.Context(), meta(r), login)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newTokenResponse(tokens))
+	})
+}
+
+func handleRefresh(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in refreshRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		tokens, err := d.identity.Refresh(r.Context(), meta(r), in.RefreshToken)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newTokenResponse(tokens))
+	})
+}
+
+func handleLogout(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := d.identity.Logout(r.Context(), meta(r), principalFrom(r.Context())); err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleGetMe(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, err := d.identity.Me(r.Context(), principalFrom(r.Context()))
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newUserResponse(user))
+	})
+}
+
+func handleUpdateMe(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in updateMeRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		p := principalFrom(r.Context())
+		var user *rampart.User
+		var err error
+		if in.DisplayName == nil {
+			user, err = d.identity.Me(r.Context(), p)
+		} else {
+			user, err = d.identity.UpdateMe(r.Context(), p, *in.DisplayName)
+		}
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newUserResponse(user))
+	})
+}
+
+func handleChangePassword(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in changePasswordRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		err := d.identity.ChangePassword(r.Context(), meta(r), principalFrom(r.Context()), in.CurrentPassword, in.NewPassword)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleListSessions(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalFrom(r.Context())
+		scope := p.TenantID + "|" + p.UserID + "|sessions"
+		page, _, errs := d.cursors.parsePage(r, scope)
+		if errs != nil {
+			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
+			return
+		}
+		sessions, next, err := d.identity.Sessions(r.Context(), p, page)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		out := sessionList{Items: make([]sessionResponse, 0, len(sessions)), NextCursor: d.cursors.encode(scope, next)}
+		for _, s := range sessions {
+			out.Items = append(out.Items, sessionResponse{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
+				ExpiresAt: minTime(s.IdleExpiresAt, s.ExpiresAt), Current: s.ID == p.SessionID})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func handleRevokeSession(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := d.identity.RevokeSession(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id"))
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleEnrolTOTP(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := d.identity.EnrolTOTP(r.Context(), principalFrom(r.Context()))
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, totpEnrolmentResponse{Secret: e.Secret, OtpauthURL: e.URI})
+	})
+}
+
+func handleConfirmTOTP(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in confirmTOTPRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		codes, err := d.identity.ConfirmTOTP(r.Context(), meta(r), principalFrom(r.Context()), in.Code)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, recoveryCodesResponse{RecoveryCodes: codes})
+	})
+}
+
+func handleDisableTOTP(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in disableTOTPRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		err := d.identity.DisableTOTP(r.Context(), meta(r), principalFrom(r.Context()), in.Password, in.Code)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleJWKS(keys JWKSource, d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := keys.JWKS()
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		w.Header()["Content-Type"] = hJSON
+		_, _ = w.Write(body)
+	})
+}

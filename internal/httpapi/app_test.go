@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json/v2"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"example.com/rampart/internal/password"
+	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/seal"
+	"example.com/rampart/internal/sqlite"
+	"example.com/rampart/internal/throttle"
+	"example.com/rampart/internal/token"
+	"example.com/rampart/internal/totp"
+)
+
+// testClock is a settable clock shared by the identity service, the token
+// manager and the throttle, so tests can move time instead of sleeping.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testApp is the whole server in-process: the real edge, routes, identity
+// service and adapters, on a SQLite file of its own.
+type testApp struct {
+	t        testing.TB
+	handler  http.Handler
+	store    *sqlite.Store
+	identity *rampart.Identity
+	tokens   *token.Manager
+	clock    *testClock
+	logs     *syncBuffer
+}
+
+func newTestApp(t testing.TB) *testApp {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "rampart.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	box, err := seal.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{t: time.Now()}
+	cfg := rampart.DefaultIdentityConfig
+	tokens, err := token.New(st, box, token.Config{Issuer: "rampart", Audience: "rampart-api", Lifetime: cfg.AccessTTL, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tokens.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := password.New(password.DefaultParams, 2, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	identity, err := rampart.NewIdentity(rampart.IdentityDeps{
+		Store: st, Hasher: hasher, Policy: password.DefaultPolicy, Tokens: tokens, Sealer: box,
+		Throttle: throttle.NewMemory(throttle.DefaultPolicy, 1000, clock.Now), TOTP: totp.Authenticator{}, Now: clock.Now,
+	}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	h, err := NewServer(Options{
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Store: st, Identity: identity, Tokens: tokens,
+		CursorKey: key, Registry: prometheus.NewRegistry(), MaxBodyBytes: 100 << 10, Version: "test",
+		CORSOrigins: []string{testOrigin},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testApp{t: t, handler: h, store: st, identity: identity, tokens: tokens, clock: clock, logs: logs}
+}
+
+type response struct {
+	*httptest.ResponseRecorder
+}
+
+func (r response) json(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body.Bytes(), v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+func (r response) problemType() string {
+	var p Problem
+	_ = json.Unmarshal(r.Body.Bytes(), &p)
+	return strings.TrimPrefix(p.Type, problemTypeBase)
+}
+
+// do sends a request; body may be nil, a string (sent as is) or a value to
+// marshal. bearer may be empty.
+func (a *testApp) do(method, path, bearer string, body any) response {
+	a.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	rr := httptest.NewRecorder()
+	a.handler.ServeHTTP(rr, req)
+	return response{rr}
+}
+
+const testPassword = "a long and unusual passphrase 42"
+
+type signedUp struct {
+	UserID, TenantID, Email string
+}
+
+func (a *testApp) signup(email string) signedUp {
+	a.t.Helper()
+	r := a.do("POST", "/v1/signup", "", map[string]string{
+		"email": email, "password": testPassword, "displayName": "Test User", "organization": "Org of " + email})
+	if r.Code != http.StatusCreated {
+		a.t.Fatalf("signup %s: %d %s", email, r.Code, r.Body)
+	}
+	var out signupResponse
+	r.json(a.t, &out)
+	return signedUp{UserID: out.User.ID, TenantID: out.Tenant.ID, Email: email}
+}
+
+func (a *testApp) login(email, pw string) tokenResponse {
+	a.t.Helper()
+	r := a.do("POST", "/v1/auth/login", "", map[string]string{"email": email, "password": pw})
+	if r.Code != http.StatusOK {
+		a.t.Fatalf("login %s: %d %s", email, r.Code, r.Body)
+	}
+	var out tokenResponse
+	r.json(a.t, &out)
+	return out
+}

@@ -1,0 +1,695 @@
+package rampart
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The identity service's dependencies are declared here, where they are
+// used; the adapters (password, token, seal, throttle, totp) satisfy them
+// structurally.
+
+// PasswordHasher hashes and verifies passwords.
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	// Verify reports whether password matches encoded, and whether encoded
+	// should be replaced by a fresh hash (older parameters or algorithm).
+	Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error)
+	// VerifyDummy does the work of a verification that fails, so that an
+	// unknown account costs as much as a wrong password.
+	VerifyDummy(ctx context.Context, password string) error
+}
+
+// PasswordPolicy says whether a new password is acceptable; its error
+// message is shown to the user. The context words (email, names) must not
+// appear in the password.
+type PasswordPolicy interface {
+	Check(password string, context ...string) error
+}
+
+// AccessClaims are the claims of an access token.
+type AccessClaims struct {
+	Subject   string // user id
+	TenantID  string
+	Role      Role
+	Scope     string
+	SessionID string
+	ID        string // jti
+	IssuedAt  time.Time
+	Expiry    time.Time
+}
+
+// TokenIssuer signs access tokens.
+type TokenIssuer interface {
+	Issue(c AccessClaims) (string, error)
+}
+
+// Sealer encrypts small secrets at rest (TOTP seeds). The additional data
+// binds a sealed value to its owner so it cannot be moved to another row.
+type Sealer interface {
+	Seal(plaintext, additionalData []byte) ([]byte, error)
+	Open(sealed, additionalData []byte) ([]byte, error)
+}
+
+// LoginThrottle limits password guessing. The account key is the email's
+// EmailKey, whether or not such a user exists, so that unknown and known
+// accounts behave alike.
+type LoginThrottle interface {
+	// Allow returns a zero duration when a login attempt may be checked now,
+	// or how long the caller must wait.
+	Allow(ctx context.Context, account, sourceIP string) (time.Duration, error)
+	// Fail records a failed attempt.
+	Fail(ctx context.Context, account string) error
+	// Reset forgets the account's failures after a success.
+	Reset(ctx context.Context, account string) error
+}
+
+// TOTP verifies time-based one-time passwords and recovery codes.
+type TOTP interface {
+	GenerateSecret() ([]byte, error)
+	EncodeSecret(secret []byte) string // base32, for typing in by hand
+	KeyURI(secret []byte, issuer, account string) string
+	// Verify returns the time step of code when it is valid at now and
+	// later than lastStep (each code is accepted once).
+	Verify(secret []byte, code string, now time.Time, lastStep int64) (step int64, ok bool)
+	GenerateRecoveryCodes(n int) ([]string, error)
+	HashRecoveryCode(code string) string
+	MatchRecoveryCode(code string, hashes []string) (index int, ok bool)
+}
+
+// IdentityConfig holds the lifetimes of credentials.
+type IdentityConfig struct {
+	Issuer       string        // shown in authenticator apps
+	AccessTTL    time.Duration // access token lifetime, at most 15 minutes
+	SessionIdle  time.Duration // a session not used for this long ends
+	SessionMax   time.Duration // a session ends this long after sign-in, used or not
+	RefreshGrace time.Duration // see Refresh
+}
+
+// DefaultIdentityConfig follows the security baseline (JWT-04, SES-04):
+// 10-minute access tokens, sessions idle-expiring after 7 days and ending
+// after 30 days (NIST AAL1 ceiling).
+var DefaultIdentityConfig = IdentityConfig{
+	Issuer:       "Rampart",
+	AccessTTL:    10 * time.Minute,
+	SessionIdle:  7 * 24 * time.Hour,
+	SessionMax:   30 * 24 * time.Hour,
+	RefreshGrace: 10 * time.Second,
+}
+
+// Error codes that clients can branch on.
+const (
+	CodeInvalidCredentials = "invalid-credentials"
+	CodeMFARequired        = "mfa-required"
+	CodeTokenReused        = "refresh-token-reused"
+	CodeInvalidToken       = "invalid-token"
+)
+
+var (
+	// errInvalidCredentials is the one answer to every failed sign-in:
+	// unknown email, wrong password and wrong second factor look alike.
+	errInvalidCredentials = &Error{Kind: KindUnauthenticated, Code: CodeInvalidCredentials,
+		Message: "the email, password or code is not correct"}
+	errMFARequired = &Error{Kind: KindUnauthenticated, Code: CodeMFARequired,
+		Message: "this account needs a one-time code from its authenticator app"}
+	errInvalidRefresh = &Error{Kind: KindUnauthenticated, Code: CodeInvalidToken,
+		Message: "the refresh token is not valid"}
+	errSessionEnded = &Error{Kind: KindUnauthenticated, Code: CodeInvalidToken,
+		Message: "the session has ended; sign in again"}
+)
+
+// Identity signs people up and in, and manages their sessions, passwords and
+// second factors.
+type Identity struct {
+	store    Store
+	hasher   PasswordHasher
+	policy   PasswordPolicy
+	tokens   TokenIssuer
+	sealer   Sealer
+	throttle LoginThrottle
+	totp     TOTP
+	now      func() time.Time
+	cfg      IdentityConfig
+}
+
+// IdentityDeps are Identity's collaborators; all are required.
+type IdentityDeps struct {
+	Store    Store
+	Hasher   PasswordHasher
+	Policy   PasswordPolicy
+	Tokens   TokenIssuer
+	Sealer   Sealer
+	Throttle LoginThrottle
+	TOTP     TOTP
+	Now      func() time.Time // nil means time.Now
+}
+
+// NewIdentity returns the identity service.
+func NewIdentity(d IdentityDeps, cfg IdentityConfig) (*Identity, error) {
+	if d.Store == nil || d.Hasher == nil || d.Policy == nil || d.Tokens == nil || d.Sealer == nil ||
+		d.Throttle == nil || d.TOTP == nil {
+		return nil, errors.New("rampart: identity: a dependency is missing")
+	}
+	if cfg.AccessTTL <= 0 || cfg.AccessTTL > 15*time.Minute {
+		return nil, errors.New("rampart: identity: the access token lifetime must be at most 15 minutes")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Identity{store: d.Store, hasher: d.Hasher, policy: d.Policy, tokens: d.Tokens, sealer: d.Sealer,
+		throttle: d.Throttle, totp: d.TOTP, now: d.Now, cfg: cfg}, nil
+}
+
+// SignupInput is what a new tenant's first admin provides.
+type SignupInput struct {
+	Email        string
+	Password     string
+	DisplayName  string
+	Organization string
+}
+
+// Signup creates a tenant and its first user, an admin.
+func (s *Identity) Signup(ctx context.Context, meta RequestMeta, in SignupInput) (*User, *Tenant, error) {
+	if err := s.checkPassword("password", in.Password, in.Email, in.DisplayName, in.Organization); err != nil {
+		return nil, nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	tenant := &Tenant{ID: NewID(), Name: in.Organization, CreatedAt: now}
+	user := &User{ID: NewID(), TenantID: tenant.ID, Email: in.Email, DisplayName: in.DisplayName,
+		Role: RoleAdmin, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateTenant(ctx, tenant, user); err != nil {
+		if ErrorKind(err) == KindConflict {
+			return nil, nil, &Error{Kind: KindConflict, Code: "email-taken", Message: "an account with this email exists", Err: err}
+		}
+		return nil, nil, err
+	}
+	if err := s.audit(ctx, meta, tenant.ID, user.ID, "user.signup", user.ID, nil); err != nil {
+		return nil, nil, err
+	}
+	return user, tenant, nil
+}
+
+// checkPassword applies the policy and reports a violation as a field error.
+func (s *Identity) checkPassword(field, password string, context ...string) error {
+	if err := s.policy.Check(password, context...); err != nil {
+		return &Error{Kind: KindInvalid, Code: "weak-password", Field: field, Message: err.Error()}
+	}
+	return nil
+}
+
+// LoginInput is a sign-in attempt. TOTP holds either a current code from
+// the authenticator app or one of the recovery codes.
+type LoginInput struct {
+	Email    string
+	Password string
+	TOTP     string
+}
+
+// Tokens are what a sign-in or refresh hands out.
+type Tokens struct {
+	AccessToken  string
+	ExpiresIn    time.Duration
+	RefreshToken string
+	SessionID    string
+}
+
+// Login checks credentials and starts a session.
+//
+// Every failure the caller can cause looks the same (errInvalidCredentials)
+// and costs the same: an unknown email is checked against a dummy hash.
+// While an account is throttled even the right password gets
+// KindRateLimited, so the throttle is no oracle.
+func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (*Tokens, error) {
+	account := EmailKey(in.Email)
+	wait, err := s.throttle.Allow(ctx, account, meta.SourceIP)
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
+		return nil, &Error{Kind: KindRateLimited, Code: "login-throttled",
+			Message: "too many failed sign-in attempts; try again later", RetryAfter: wait}
+	}
+
+	user, err := s.store.FindUserByEmail(ctx, in.Email)
+	switch {
+	case ErrorKind(err) == KindNotFound:
+		if err := s.hasher.VerifyDummy(ctx, in.Password); err != nil {
+			return nil, err
+		}
+		return nil, s.loginFailed(ctx, meta, account, nil)
+	case err != nil:
+		return nil, err
+	}
+	ok, needsRehash, err := s.hasher.Verify(ctx, in.Password, user.PasswordHash)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, s.loginFailed(ctx, meta, account, user)
+	}
+	if user.MFA.Enabled {
+		if in.TOTP == "" {
+			return nil, errMFARequired
+		}
+		if err := s.checkSecondFactor(ctx, user, in.TOTP); err != nil {
+			if errors.Is(err, errInvalidCredentials) {
+				return nil, s.loginFailed(ctx, meta, account, user)
+			}
+			return nil, err
+		}
+	}
+	if err := s.throttle.Reset(ctx, account); err != nil {
+		return nil, err
+	}
+	if needsRehash {
+		s.rehash(ctx, user, in.Password)
+	}
+	tokens, err := s.startSession(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, meta, user.TenantID, user.ID, "user.login", tokens.SessionID, nil); err != nil {
+		return nil, err
+	}
+	return tokens, nil
+}
+
+// loginFailed counts a failure and records it; it returns the generic error.
+func (s *Identity) loginFailed(ctx context.Context, meta RequestMeta, account string, user *User) error {
+	if err := s.throttle.Fail(ctx, account); err != nil {
+		return err
+	}
+	if user != nil {
+		if err := s.audit(ctx, meta, user.TenantID, user.ID, "user.login_failed", user.ID, nil); err != nil {
+			return err
+		}
+	}
+	return errInvalidCredentials
+}
+
+// rehash upgrades a stored hash made with older parameters or bcrypt. It is
+// best effort: the sign-in already succeeded, and the next one retries.
+func (s *Identity) rehash(ctx context.Context, user *User, password string) {
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return
+	}
+	old := user.PasswordHash
+	_, _ = s.store.UpdateUser(ctx, user.TenantID, user.ID, func(u *User) error {
+		if u.PasswordHash != old {
+			return Errorf(KindConflict, "password changed meanwhile")
+		}
+		u.PasswordHash = hash
+		u.UpdatedAt = s.now()
+		return nil
+	})
+}
+
+// checkSecondFactor accepts a TOTP code (once) or a recovery code (once),
+// and records which was used.
+func (s *Identity) checkSecondFactor(ctx context.Context, user *User, code string) error {
+	secret, err := s.sealer.Open(user.MFA.TOTPSecret, totpAD(user.ID))
+	if err != nil {
+		return WrapError(KindInternal, err, "")
+	}
+	now := s.now()
+	_, err = s.store.UpdateUser(ctx, user.TenantID, user.ID, func(u *User) error {
+		// Checked inside the update, against the stored last step, so two
+		// concurrent sign-ins cannot both spend the same code.
+		if step, ok := s.totp.Verify(secret, code, now, u.MFA.LastTOTPStep); ok {
+			u.MFA.LastTOTPStep = step
+			return nil
+		}
+		if i, ok := s.totp.MatchRecoveryCode(code, u.MFA.RecoveryCodeHashes); ok {
+			u.MFA.RecoveryCodeHashes = append(u.MFA.RecoveryCodeHashes[:i:i], u.MFA.RecoveryCodeHashes[i+1:]...)
+			return nil
+		}
+		return errInvalidCredentials
+	})
+	return err
+}
+
+func totpAD(userID string) []byte { return []byte("totp:" + userID) }
+
+// refreshTokenBytes is the refresh token's entropy: 256 bits (SES-01).
+const refreshTokenBytes = 32
+
+func newRefreshToken() (token string, hash []byte) {
+	b := make([]byte, refreshTokenBytes)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go ≥ 1.24)
+	token = "rt_" + base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// startSession creates a session (a refresh-token family) and its first
+// pair of tokens.
+func (s *Identity) startSession(ctx context.Context, user *User) (*Tokens, error) {
+	now := s.now()
+	refresh, hash := newRefreshToken()
+	sess := &Session{ID: NewID(), TenantID: user.TenantID, UserID: user.ID, TokenHash: hash,
+		CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(s.cfg.SessionIdle), ExpiresAt: now.Add(s.cfg.SessionMax)}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	return s.issue(user, sess.ID, refresh, now)
+}
+
+func (s *Identity) issue(user *User, sessionID, refresh string, now time.Time) (*Tokens, error) {
+	access, err := s.tokens.Issue(AccessClaims{
+		Subject: user.ID, TenantID: user.TenantID, Role: user.Role, SessionID: sessionID,
+		ID: NewID(), IssuedAt: now, Expiry: now.Add(s.cfg.AccessTTL),
+	})
+	if err != nil {
+		return nil, WrapError(KindInternal, err, "")
+	}
+	return &Tokens{AccessToken: access, ExpiresIn: s.cfg.AccessTTL, RefreshToken: refresh, SessionID: sessionID}, nil
+}
+
+// Refresh rotates a refresh token: the presented token is spent and a new
+// pair is returned.
+//
+// Presenting a token that was already rotated means two parties hold the
+// family (RFC 9700 §4.14.2), so the whole session is revoked — except within
+// RefreshGrace of the rotation, where the usual cause is two browser tabs
+// refreshing at once: that request is refused (401) but the session lives,
+// and the losing tab picks up the winner's token from shared storage.
+// Ten seconds covers a slow network round trip without giving a thief a
+// useful window.
+func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken string) (*Tokens, error) {
+	if !strings.HasPrefix(refreshToken, "rt_") {
+		return nil, errInvalidRefresh
+	}
+	hash := hashToken(refreshToken)
+	found, err := s.store.FindSessionByTokenHash(ctx, hash)
+	if ErrorKind(err) == KindNotFound {
+		return nil, errInvalidRefresh
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	newToken, newHash := newRefreshToken()
+	var reused bool
+	sess, err := s.store.UpdateSession(ctx, found.TenantID, found.ID, func(sess *Session) error {
+		if !sessionLive(sess, now) {
+			return errSessionEnded
+		}
+		switch {
+		case subtle.ConstantTimeCompare(sess.TokenHash, hash) == 1:
+			sess.PreviousTokenHash, sess.TokenHash, sess.RotatedAt = sess.TokenHash, newHash, now
+			sess.LastUsedAt = now
+			sess.IdleExpiresAt = minTime(now.Add(s.cfg.SessionIdle), sess.ExpiresAt)
+			return nil
+		case subtle.ConstantTimeCompare(sess.PreviousTokenHash, hash) == 1 && now.Sub(sess.RotatedAt) < s.cfg.RefreshGrace:
+			return errInvalidRefresh
+		default:
+			reused = true
+			sess.RevokedAt, sess.RevokedReason = now, "refresh token reused"
+			return nil
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reused {
+		if err := s.audit(ctx, meta, sess.TenantID, sess.UserID, "session.refresh_reuse", sess.ID, nil); err != nil {
+			return nil, err
+		}
+		return nil, &Error{Kind: KindUnauthenticated, Code: CodeTokenReused,
+			Message: "the refresh token was already used; the session is revoked"}
+	}
+	user, err := s.store.GetUser(ctx, sess.TenantID, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(user, sess.ID, newToken, now)
+}
+
+func sessionLive(sess *Session, now time.Time) bool {
+	return sess.RevokedAt.IsZero() && now.Before(sess.IdleExpiresAt) && now.Before(sess.ExpiresAt)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// Authenticate resolves verified access-token claims to a principal. The
+// session is looked up on every call, so a revoked session's tokens stop
+// working on the very next request, not at expiry.
+func (s *Identity) Authenticate(ctx context.Context, c AccessClaims) (Principal, error) {
+	sess, err := s.store.GetSession(ctx, c.TenantID, c.SessionID)
+	if ErrorKind(err) == KindNotFound || (err == nil && (sess.UserID != c.Subject || !sessionLive(sess, s.now()))) {
+		return Principal{}, errSessionEnded
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{TenantID: c.TenantID, UserID: c.Subject, Role: c.Role, SessionID: c.SessionID}, nil
+}
+
+// Logout ends the principal's session.
+func (s *Identity) Logout(ctx context.Context, meta RequestMeta, p Principal) error {
+	if err := s.revokeSession(ctx, p, p.SessionID, "logout"); err != nil {
+		return err
+	}
+	return s.audit(ctx, meta, p.TenantID, p.UserID, "session.logout", p.SessionID, nil)
+}
+
+func (s *Identity) revokeSession(ctx context.Context, p Principal, sessionID, reason string) error {
+	now := s.now()
+	_, err := s.store.UpdateSession(ctx, p.TenantID, sessionID, func(sess *Session) error {
+		if sess.UserID != p.UserID {
+			return Errorf(KindNotFound, "no such session")
+		}
+		if sess.RevokedAt.IsZero() {
+			sess.RevokedAt, sess.RevokedReason = now, reason
+		}
+		return nil
+	})
+	return err
+}
+
+// Me returns the principal's user.
+func (s *Identity) Me(ctx context.Context, p Principal) (*User, error) {
+	return s.store.GetUser(ctx, p.TenantID, p.UserID)
+}
+
+// UpdateMe changes the principal's display name.
+func (s *Identity) UpdateMe(ctx context.Context, p Principal, displayName string) (*User, error) {
+	return s.store.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
+		u.DisplayName = displayName
+		u.UpdatedAt = s.now()
+		return nil
+	})
+}
+
+// ChangePassword replaces the principal's password after checking the
+// current one, and revokes every other session (PWD-07). A wrong current
+// password counts as a failed sign-in.
+func (s *Identity) ChangePassword(ctx context.Context, meta RequestMeta, p Principal, current, next string) error {
+	user, err := s.store.GetUser(ctx, p.TenantID, p.UserID)
+	if err != nil {
+		return err
+	}
+	account := EmailKey(user.Email)
+	wait, err := s.throttle.Allow(ctx, account, meta.SourceIP)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return &Error{Kind: KindRateLimited, Code: "login-throttled", Message: "too many failed attempts; try again later", RetryAfter: wait}
+	}
+	ok, _, err := s.hasher.Verify(ctx, current, user.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.loginFailed(ctx, meta, account, user)
+	}
+	if err := s.checkPassword("newPassword", next, user.Email, user.DisplayName); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if _, err := s.store.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
+		u.PasswordHash, u.UpdatedAt = hash, now
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := s.store.RevokeUserSessions(ctx, p.TenantID, p.UserID, p.SessionID, now, "password changed"); err != nil {
+		return err
+	}
+	return s.audit(ctx, meta, p.TenantID, p.UserID, "user.password_changed", p.UserID, nil)
+}
+
+// Sessions lists the principal's live sessions.
+func (s *Identity) Sessions(ctx context.Context, p Principal, page Page) ([]*Session, Cursor, error) {
+	return s.store.ListActiveSessions(ctx, p.TenantID, p.UserID, s.now(), page)
+}
+
+// RevokeSession ends one of the principal's own sessions; anyone else's is
+// not found.
+func (s *Identity) RevokeSession(ctx context.Context, meta RequestMeta, p Principal, sessionID string) error {
+	if err := s.revokeSession(ctx, p, sessionID, "revoked by user"); err != nil {
+		return err
+	}
+	return s.audit(ctx, meta, p.TenantID, p.UserID, "session.revoked", sessionID, nil)
+}
+
+// TOTPEnrolment is a pending second factor: shown once, active after
+// ConfirmTOTP.
+type TOTPEnrolment struct {
+	Secret string // base32, for typing in by hand
+	URI    string // otpauth:// for QR codes
+}
+
+// EnrolTOTP starts (or restarts) TOTP enrolment. The secret is stored
+// sealed and stays inactive until a first valid code confirms it (MFA-03).
+func (s *Identity) EnrolTOTP(ctx context.Context, p Principal) (*TOTPEnrolment, error) {
+	secret, err := s.totp.GenerateSecret()
+	if err != nil {
+		return nil, WrapError(KindInternal, err, "")
+	}
+	sealed, err := s.sealer.Seal(secret, totpAD(p.UserID))
+	if err != nil {
+		return nil, WrapError(KindInternal, err, "")
+	}
+	user, err := s.store.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
+		if u.MFA.Enabled {
+			return &Error{Kind: KindConflict, Code: "mfa-enabled", Message: "TOTP is already enabled; disable it first"}
+		}
+		u.MFA = MFA{TOTPSecret: sealed}
+		u.UpdatedAt = s.now()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &TOTPEnrolment{Secret: s.totp.EncodeSecret(secret), URI: s.totp.KeyURI(secret, s.cfg.Issuer, user.Email)}, nil
+}
+
+// recoveryCodeCount is how many single-use recovery codes a user gets.
+const recoveryCodeCount = 10
+
+// ConfirmTOTP activates the pending secret with a first valid code and
+// returns the recovery codes, shown this once.
+func (s *Identity) ConfirmTOTP(ctx context.Context, meta RequestMeta, p Principal, code string) ([]string, error) {
+	codes, err := s.totp.GenerateRecoveryCodes(recoveryCodeCount)
+	if err != nil {
+		return nil, WrapError(KindInternal, err, "")
+	}
+	hashes := make([]string, len(codes))
+	for i, c := range codes {
+		hashes[i] = s.totp.HashRecoveryCode(c)
+	}
+	now := s.now()
+	_, err = s.store.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
+		if u.MFA.Enabled {
+			return &Error{Kind: KindConflict, Code: "mfa-enabled", Message: "TOTP is already enabled"}
+		}
+		if u.MFA.TOTPSecret == nil {
+			return &Error{Kind: KindConflict, Code: "mfa-not-enrolled", Message: "start TOTP enrolment first"}
+		}
+		secret, err := s.sealer.Open(u.MFA.TOTPSecret, totpAD(u.ID))
+		if err != nil {
+			return WrapError(KindInternal, err, "")
+		}
+		step, ok := s.totp.Verify(secret, code, now, u.MFA.LastTOTPStep)
+		if !ok {
+			return &Error{Kind: KindInvalid, Code: "invalid-code", Field: "code", Message: "the code is not correct"}
+		}
+		u.MFA = MFA{Enabled: true, TOTPSecret: u.MFA.TOTPSecret, LastTOTPStep: step, RecoveryCodeHashes: hashes}
+		u.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, meta, p.TenantID, p.UserID, "user.mfa_enabled", p.UserID, nil); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// DisableTOTP removes the second factor; it needs the password and a
+// current code (or a recovery code), and counts failures like a sign-in.
+func (s *Identity) DisableTOTP(ctx context.Context, meta RequestMeta, p Principal, password, code string) error {
+	user, err := s.store.GetUser(ctx, p.TenantID, p.UserID)
+	if err != nil {
+		return err
+	}
+	if !user.MFA.Enabled {
+		return &Error{Kind: KindConflict, Code: "mfa-not-enabled", Message: "TOTP is not enabled"}
+	}
+	account := EmailKey(user.Email)
+	wait, err := s.throttle.Allow(ctx, account, meta.SourceIP)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return &Error{Kind: KindRateLimited, Code: "login-throttled", Message: "too many failed attempts; try again later", RetryAfter: wait}
+	}
+	ok, _, err := s.hasher.Verify(ctx, password, user.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.loginFailed(ctx, meta, account, user)
+	}
+	if err := s.checkSecondFactor(ctx, user, code); err != nil {
+		if errors.Is(err, errInvalidCredentials) {
+			return s.loginFailed(ctx, meta, account, user)
+		}
+		return err
+	}
+	if _, err := s.store.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
+		u.MFA = MFA{}
+		u.UpdatedAt = s.now()
+		return nil
+	}); err != nil {
+		return err
+	}
+	return s.audit(ctx, meta, p.TenantID, p.UserID, "user.mfa_disabled", p.UserID, nil)
+}
+
+// audit appends a security event to the tenant's chain. It never carries a
+// secret: callers pass ids and fixed words only.
+func (s *Identity) audit(ctx context.Context, meta RequestMeta, tenantID, actorID, typ, target string, details map[string]string) error {
+	e := &AuditEvent{ID: NewID(), TenantID: tenantID, Time: s.now(), Type: typ, ActorID: actorID,
+		SourceIP: meta.SourceIP, RequestID: meta.RequestID, Target: target}
+	if details != nil {
+		b, err := json.Marshal(details)
+		if err != nil {
+			return WrapError(KindInternal, err, "")
+		}
+		e.Details = b
+	}
+	if err := s.store.AppendAuditEvent(ctx, e); err != nil {
+		return fmt.Errorf("audit %s: %w", typ, err)
+	}
+	return nil
+}

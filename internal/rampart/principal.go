@@ -1,0 +1,23 @@
+package rampart
+
+// Principal is who makes a request, as the edge authenticated it: a user
+// through a session, or a program through an API key. Service methods take
+// it explicitly instead of digging it out of a context.
+type Principal struct {
+	TenantID  string
+	UserID    string // set for a user; empty for an API key
+	Role      Role   // the user's role; empty for an API key
+	SessionID string // the session the access token belongs to
+	APIKeyID  string // set for an API key
+	Scopes    []string
+}
+
+// IsUser reports whether p is a signed-in user (not an API key).
+func (p Principal) IsUser() bool { return p.UserID != "" && p.APIKeyID == "" }
+
+// RequestMeta is what the edge knows about a request that belongs in audit
+// events.
+type RequestMeta struct {
+	SourceIP  string
+	RequestID string
+}
