@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
 )
 
 func newTestServer(t *testing.T) http.Handler {
