@@ -22,6 +22,9 @@ const (
 	tokenAudience = "rampart-api"
 )
 
+// accessTokenTTL is how long an access token lives (at most 15 minutes).
+var accessTokenTTL = rampart.DefaultIdentityConfig.AccessTTL
+
 // maxThrottledAccounts bounds the login throttle's memory (a few hundred
 // bytes per account).
 const maxThrottledAccounts = 100_000
@@ -53,7 +56,7 @@ func buildIdentity(ctx context.Context, cfg Config, st rampart.Store) (*identity
 		return nil, err
 	}
 	idCfg := rampart.DefaultIdentityConfig
-	tokens, err := token.New(st, box, token.Config{Issuer: tokenIssuer, Audience: tokenAudience, Lifetime: idCfg.AccessTTL})
+	tokens, err := token.New(st, box, token.Config{Issuer: tokenIssuer, Audience: tokenAudience, Lifetime: accessTokenTTL})
 	if err != nil {
 		return nil, err
 	}

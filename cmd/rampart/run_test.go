@@ -335,3 +335,86 @@ func TestBinaryCanaryAndGracefulStop(t *testing.T) {
 	}
 	assertNoRunCanary(t, "binary output", out.String())
 }
+
+func postJSON(t *testing.T, url, bearer, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// kidOf returns the kid in a JWT's header.
+func kidOf(t *testing.T, jwt string) string {
+	t.Helper()
+	header, _, _ := strings.Cut(jwt, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
+}
+
+// TestKeysRotateLogsNobodyOut rotates the signing key with the command
+// while a token signed by the old key is in use, then starts another
+// replica on the same store: the old token still works there, new tokens
+// carry the new key, and the JWKS publishes both.
+func TestKeysRotateLogsNobodyOut(t *testing.T) {
+	env := testEnviron(t)
+	l, _, stop := startRun(t, env)
+	base := "http://" + l.Addr
+	const signup = `{"email":"rot@example.com","password":"a long and unusual passphrase 42","displayName":"Rot","organization":"Rotating"}`
+	if code, body := postJSON(t, base+"/v1/signup", "", signup); code != 201 {
+		t.Fatalf("signup: %d %s", code, body)
+	}
+	login := func(base string) string {
+		code, body := postJSON(t, base+"/v1/auth/login", "", `{"email":"rot@example.com","password":"a long and unusual passphrase 42"}`)
+		var tok struct {
+			AccessToken string `json:"accessToken"`
+		}
+		if code != 200 || json.Unmarshal([]byte(body), &tok) != nil {
+			t.Fatalf("login: %d %s", code, body)
+		}
+		return tok.AccessToken
+	}
+	old := login(base)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"rampart", "keys", "rotate"}, env, &out, &errOut); err != nil {
+		t.Fatalf("keys rotate: %v %s", err, errOut.String())
+	}
+
+	l2, _, _ := startRun(t, env)
+	base2 := "http://" + l2.Addr
+	if code, body := get(t, base2+"/v1/me", "Authorization", "Bearer "+old); code != 200 {
+		t.Fatalf("a token signed before the rotation: %d %s", code, body)
+	}
+	fresh := login(base2)
+	if kidOf(t, fresh) == kidOf(t, old) {
+		t.Error("new tokens still use the old key")
+	}
+	_, jwks := get(t, base2+"/.well-known/jwks.json")
+	if !strings.Contains(jwks, kidOf(t, old)) || !strings.Contains(jwks, kidOf(t, fresh)) || strings.Contains(jwks, `"d"`) {
+		t.Errorf("jwks: %s", jwks)
+	}
+}
