@@ -100,13 +100,19 @@ func startRun(t *testing.T, environ []string) (l listening, out *syncBuffer, sto
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	out = &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"rampart", "serve"}, environ, out, out) }()
+	done := make(chan error, 1)   // for waitListening, which may take the result
+	exited := make(chan struct{}) // closed when run returns, for stop
+	var result error
+	go func() {
+		result = run(ctx, []string{"rampart", "serve"}, environ, out, out)
+		done <- result
+		close(exited)
+	}()
 	stop = sync.OnceValue(func() error {
 		cancel()
 		select {
-		case err := <-done:
-			return err
+		case <-exited:
+			return result
 		case <-time.After(20 * time.Second):
 			return errors.New("server did not stop within 20s")
 		}

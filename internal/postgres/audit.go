@@ -77,3 +77,18 @@ func (s *Store) ListAuditEvents(ctx context.Context, tenantID string, f rampart.
 	})
 	return events, next, nil
 }
+
+func (s *Store) ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*rampart.AuditEvent, error) {
+	if err := rampart.CheckAuditBatch(limit); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+		tenantID, afterSeq, limit)
+	events, err := collect(rows, err, scanAuditEvent)
+	if err != nil {
+		return nil, s.dbError("list audit chain", err)
+	}
+	return events, nil
+}

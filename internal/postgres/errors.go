@@ -40,7 +40,8 @@ func classify(err error) (kind rampart.Kind, msg string, lost bool) {
 		return codeKind(pgErr.Code)
 	case errors.As(err, &connectErr):
 		return rampart.KindUnavailable, unavailable, true
-	case errors.As(err, &netErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.As(err, &netErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, pgconn.ErrConnClosed): // a pooled connection that died with the line
 		return rampart.KindUnavailable, unavailable, true
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return rampart.KindUnavailable, "the database did not answer in time", false

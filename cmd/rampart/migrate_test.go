@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// productionEnviron is a production configuration that passes every
+// posture rule: an explicit SQLite file, a strong random master key,
+// separate loopback listeners, no pprof, no CORS, info logging.
+func productionEnviron(t *testing.T, extra ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	env := []string{
+		"RAMPART_ENV=production",
+		"RAMPART_ADDR=127.0.0.1:0",
+		"RAMPART_ADMIN_ADDR=127.0.0.1:0",
+		"RAMPART_DATA_DIR=" + dir,
+		"RAMPART_DATABASE_URL=sqlite:" + filepath.Join(dir, "rampart.db"),
+		"RAMPART_MASTER_KEY=" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
+	}
+	return append(env, extra...)
+}
+
+// migrateCmd runs `rampart migrate <sub>` in-process and parses its
+// "schema version C of L (state)" line.
+func migrateCmd(t *testing.T, environ []string, sub string) (current, latest int64, line string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"rampart", "migrate", sub}, environ, &out, &errOut); err != nil {
+		t.Fatalf("migrate %s: %v\n%s%s", sub, err, out.String(), errOut.String())
+	}
+	line = strings.TrimSpace(out.String())
+	if _, err := fmt.Sscanf(line, "schema version %d of %d", &current, &latest); err != nil {
+		t.Fatalf("migrate %s printed %q: %v", sub, line, err)
+	}
+	return current, latest, line
+}
+
+func TestMigrateCommandsAndProductionSchemaGate(t *testing.T) {
+	env := productionEnviron(t, generousRates...)
+
+	// The configuration itself is acceptable to production.
+	var check, checkErr bytes.Buffer
+	if err := run(t.Context(), []string{"rampart", "config", "check"}, env, &check, &checkErr); err != nil {
+		t.Fatalf("config check refuses the production test configuration: %v\n%s%s", err, check.String(), checkErr.String())
+	}
+
+	// A fresh file: nothing applied, and status does not apply anything.
+	for range 2 {
+		current, latest, line := migrateCmd(t, env, "status")
+		if current != 0 || latest < 1 || !strings.Contains(line, "out of date") || !strings.Contains(line, "rampart migrate up") {
+			t.Fatalf("status on a fresh database: %q, want version 0 of the latest, out of date", line)
+		}
+	}
+
+	// Production does not serve an out-of-date schema, and says what to do.
+	var out, errOut bytes.Buffer
+	err := run(t.Context(), []string{"rampart", "serve"}, env, &out, &errOut)
+	if !errors.Is(err, errReported) {
+		t.Fatalf("production served an out-of-date schema: %v", err)
+	}
+	if all := out.String() + errOut.String(); !strings.Contains(all, "run `rampart migrate up`") || strings.Contains(all, `"msg":"listening"`) {
+		t.Errorf("refusal does not tell to run `rampart migrate up`, or it listened:\n%s", all)
+	}
+	if current, _, _ := migrateCmd(t, env, "status"); current != 0 {
+		t.Errorf("the refused start migrated the schema to %d", current)
+	}
+
+	// migrate up brings it to the latest version; status agrees.
+	current, latest, line := migrateCmd(t, env, "up")
+	if current != latest || !strings.Contains(line, "(up to date)") {
+		t.Fatalf("migrate up: %q", line)
+	}
+	if _, _, line := migrateCmd(t, env, "status"); !strings.Contains(line, fmt.Sprintf("schema version %d of %d (up to date)", latest, latest)) {
+		t.Errorf("status after migrate up: %q", line)
+	}
+	// Applying again is a no-op.
+	if c, _, line := migrateCmd(t, env, "up"); c != latest {
+		t.Errorf("second migrate up: %q", line)
+	}
+
+	// Now production serves, and the schema works.
+	l, _, stop := startRun(t, env)
+	base := "http://" + l.Addr
+	if code, body := get(t, base+"/readyz"); code != http.StatusOK {
+		t.Errorf("readyz after migrate up: %d %s", code, body)
+	}
+	if r := do(t, http.MethodPost, base+"/v1/signup", signupBody(uniqueEmail("migrated")), ""); r.code != http.StatusCreated {
+		t.Errorf("signup after migrate up: %d %s", r.code, r.body)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run returned %v", err)
+	}
+}
+
+func TestProductionAutoMigrate(t *testing.T) {
+	env := productionEnviron(t, append([]string{"RAMPART_AUTO_MIGRATE=true"}, generousRates...)...)
+	if current, _, line := migrateCmd(t, env, "status"); current != 0 {
+		t.Fatalf("fresh database: %q", line)
+	}
+
+	l, out, stop := startRun(t, env)
+	if code, body := get(t, "http://"+l.Addr+"/readyz"); code != http.StatusOK {
+		t.Errorf("readyz: %d %s", code, body)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run returned %v", err)
+	}
+	current, latest, line := migrateCmd(t, env, "status")
+	if current != latest || !strings.Contains(line, "(up to date)") {
+		t.Errorf("status after an auto-migrating start: %q", line)
+	}
+	if want := fmt.Sprintf(`"msg":"schema migrated","from":0,"to":%d`, latest); !strings.Contains(out.String(), want) {
+		t.Errorf("the log does not say %s:\n%s", want, out)
+	}
+}
