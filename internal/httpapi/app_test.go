@@ -55,12 +55,14 @@ type testApp struct {
 	tokens   *token.Manager
 	clock    *testClock
 	logs     *syncBuffer
+	dir      string // holds the database files
 }
 
 func newTestApp(t testing.TB) *testApp {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "rampart.db"))
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "rampart.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func newTestApp(t testing.TB) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testApp{t: t, handler: h, store: st, identity: identity, tokens: tokens, clock: clock, logs: logs}
+	return &testApp{t: t, handler: h, store: st, identity: identity, tokens: tokens, clock: clock, logs: logs, dir: dir}
 }
 
 type response struct {

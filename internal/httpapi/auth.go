@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -23,24 +24,28 @@ func principalFrom(ctx context.Context) rampart.Principal {
 	return p
 }
 
-// authenticate admits requests with a valid bearer access token whose
-// session is still live. Credentials are read only from the Authorization
-// header, never from the query string or a cookie (AUTH-06).
-func authenticate(tokens TokenVerifier, identity *rampart.Identity, deps handlerDeps) func(http.Handler) http.Handler {
+// authenticate admits requests with a valid bearer credential: an access
+// token whose session is still live, or an API key that is neither revoked
+// nor expired. Credentials are read only from the Authorization header,
+// never from the query string or a cookie (AUTH-06).
+func authenticate(tokens TokenVerifier, deps handlerDeps) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			token, ok := bearerToken(r)
+			credential, ok := bearerToken(r)
 			if !ok {
-				writeProblem(w, r, probUnauthenticated, "send an access token as Authorization: Bearer <token>", nil)
+				writeProblem(w, r, probUnauthenticated, "send an access token or API key as Authorization: Bearer <credential>", nil)
 				return
 			}
-			claims, err := tokens.Verify(r.Context(), token, time.Now())
-			if err != nil {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="rampart", error="invalid_token"`)
-				writeError(w, r, deps.logger, err)
-				return
+			var p rampart.Principal
+			var err error
+			if rampart.IsAPIKey(credential) {
+				p, err = deps.service.AuthenticateAPIKey(r.Context(), credential)
+			} else {
+				var claims rampart.AccessClaims
+				if claims, err = tokens.Verify(r.Context(), credential, time.Now()); err == nil {
+					p, err = deps.identity.Authenticate(r.Context(), claims)
+				}
 			}
-			p, err := identity.Authenticate(r.Context(), claims)
 			if err != nil {
 				if rampart.ErrorKind(err) == rampart.KindUnauthenticated {
 					w.Header().Set("WWW-Authenticate", `Bearer realm="rampart", error="invalid_token"`)
@@ -49,9 +54,27 @@ func authenticate(tokens TokenVerifier, identity *rampart.Identity, deps handler
 				return
 			}
 			if info := infoFrom(r.Context()); info != nil {
-				info.userID, info.tenantID = p.UserID, p.TenantID
+				info.userID, info.apiKeyID, info.tenantID = p.UserID, p.APIKeyID, p.TenantID
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		})
+	}
+}
+
+// authorize lets a request through only when its principal may perform
+// action at all (the function-level check, 403 otherwise). Whether it may
+// on a particular object is the service's to decide, with the object in
+// hand.
+func authorize(action rampart.Action, deps handlerDeps) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := rampart.Authorize(principalFrom(r.Context()), action); err != nil {
+				deps.logger.LogAttrs(r.Context(), slog.LevelInfo, "authz_fail",
+					slog.String("request_id", requestIDFrom(r.Context())), slog.String("action", string(action)))
+				writeError(w, r, deps.logger, err)
+				return
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }

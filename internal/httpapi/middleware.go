@@ -26,6 +26,7 @@ type requestInfo struct {
 	https    bool
 	route    string
 	userID   string
+	apiKeyID string
 	tenantID string
 	rec      responseRecorder
 }
@@ -99,6 +100,7 @@ func observe(logger *slog.Logger, m *metrics, resolver clientIPResolver) func(ht
 				slog.String("request_id", info.id),
 				slog.String("client_ip", info.ipText),
 				slog.String("user_id", info.userID),
+				slog.String("api_key_id", info.apiKeyID),
 				slog.String("tenant_id", info.tenantID),
 			)
 		})

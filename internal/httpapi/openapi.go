@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json/jsontext"
 	"encoding/json/v2"
 	"fmt"
 	"net/http"
@@ -46,13 +47,33 @@ type requestBody struct {
 	Content  map[string]mediaType `json:"content"`
 }
 
+type parameter struct {
+	Name     string  `json:"name"`
+	In       string  `json:"in"`
+	Required bool    `json:"required,omitzero"`
+	Schema   *schema `json:"schema"`
+}
+
 type operation struct {
 	OperationID string                  `json:"operationId"`
 	Summary     string                  `json:"summary"`
 	Security    []map[string][]string   `json:"security,omitzero"`
+	Parameters  []parameter             `json:"parameters,omitzero"`
 	RequestBody *requestBody            `json:"requestBody,omitzero"`
 	Responses   map[string]*apiResponse `json:"responses"`
+	// Action is the permission the route requires (rampart.Action), so
+	// the document shows the whole access surface.
+	Action string `json:"x-rampart-action,omitzero"`
 }
+
+// queryParameters describes the query parameters listings accept.
+var queryParameters = map[string]parameter{
+	"limit":  {Name: "limit", In: "query", Schema: &schema{Type: "integer", Minimum: ptr(1), Maximum: ptr(100)}},
+	"cursor": {Name: "cursor", In: "query", Schema: &schema{Type: "string", MaxLength: ptr(1024)}},
+	"type":   {Name: "type", In: "query", Schema: &schema{Type: "string", Pattern: auditTypePattern.String()}},
+}
+
+func ptr[T any](v T) *T { return &v }
 
 type openAPIDocument struct {
 	OpenAPI    string                           `json:"openapi"`
@@ -64,7 +85,10 @@ type openAPIDocument struct {
 	} `json:"components"`
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType    = reflect.TypeFor[time.Time]()
+	rawJSONType = reflect.TypeFor[jsontext.Value]()
+)
 
 // buildOpenAPI describes every route in the table. It panics on a body type
 // whose tags do not parse, which NewServer turns into a start-up failure.
@@ -82,9 +106,15 @@ func buildOpenAPI(routes []route, version string) *openAPIDocument {
 	problemContent := map[string]mediaType{"application/problem+json": {Schema: problemRef}}
 
 	for _, rt := range routes {
-		op := &operation{OperationID: rt.id, Summary: rt.summary, Responses: map[string]*apiResponse{}}
+		op := &operation{OperationID: rt.id, Summary: rt.summary, Responses: map[string]*apiResponse{}, Action: string(rt.action)}
 		if rt.auth {
 			op.Security = []map[string][]string{{"bearer": {}}}
+		}
+		if strings.Contains(rt.path, "{id}") {
+			op.Parameters = append(op.Parameters, parameter{Name: "id", In: "path", Required: true, Schema: &schema{Type: "string"}})
+		}
+		for _, name := range rt.query {
+			op.Parameters = append(op.Parameters, queryParameters[name])
 		}
 		ok := &apiResponse{Description: http.StatusText(rt.status)}
 		if rt.response != nil {
@@ -121,6 +151,8 @@ func (doc *openAPIDocument) schemaWithRules(t reflect.Type, r rules) *schema {
 	switch {
 	case t == timeType:
 		s.Type, s.Format = "string", "date-time"
+	case t == rawJSONType:
+		s.Type = "object" // raw JSON that the server only ever fills with an object
 	case t.Kind() == reflect.String:
 		s.Type = "string"
 		s.MinLength, s.MaxLength = r.min, r.max
@@ -141,7 +173,7 @@ func (doc *openAPIDocument) schemaWithRules(t reflect.Type, r rules) *schema {
 		s.Type = "number"
 	case t.Kind() == reflect.Slice:
 		s.Type = "array"
-		s.Items = doc.schemaFor(t.Elem())
+		s.Items = doc.schemaWithRules(t.Elem(), rules{enum: r.enum})
 		s.MinItems, s.MaxItems = r.min, r.max
 	case t.Kind() == reflect.Map:
 		s.Type = "object"

@@ -115,6 +115,9 @@ var codeTitles = map[string]string{
 	"mfa-not-enrolled":             "Second factor not enrolled",
 	"mfa-not-enabled":              "Second factor not enabled",
 	"busy":                         "Server busy",
+	"order-not-pending":            "Order not pending",
+	"last-admin":                   "Last admin",
+	"own-role":                     "Own role",
 }
 
 // writeError answers with the problem for err. Only the domain's

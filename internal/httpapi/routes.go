@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	"example.com/rampart/internal/rampart"
 )
@@ -11,14 +13,18 @@ import (
 // route is one row of the API surface. Every served route is registered
 // from this table and described in the OpenAPI document from the same row.
 type route struct {
-	method   string
-	path     string
-	id       string // OpenAPI operationId
-	summary  string
-	auth     bool // requires a bearer credential
-	body     any  // request body type, nil when the route takes none
-	response any  // success body type, nil for an empty body
-	status   int  // success status
+	method  string
+	path    string
+	id      string // OpenAPI operationId
+	summary string
+	auth    bool // requires a bearer credential
+	// action is what an authenticated caller must be allowed to do (see
+	// rampart.Authorize) before the handler runs; "" on public routes.
+	action   rampart.Action
+	body     any      // request body type, nil when the route takes none
+	query    []string // query parameters a listing accepts, nil when none
+	response any      // success body type, nil for an empty body
+	status   int      // success status
 	errors   []int
 	handler  http.Handler
 }
@@ -32,7 +38,13 @@ func (rt route) errorStatuses() []int {
 			http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
 	}
 	if rt.auth {
-		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden)
+		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable)
+	}
+	if strings.Contains(rt.path, "{id}") {
+		statuses = append(statuses, http.StatusNotFound)
+	}
+	if rt.query != nil {
+		statuses = append(statuses, http.StatusUnprocessableEntity)
 	}
 	statuses = append(statuses, rt.errors...)
 	slices.Sort(statuses)
@@ -43,19 +55,43 @@ func (rt route) errorStatuses() []int {
 type handlerDeps struct {
 	logger   *slog.Logger
 	identity *rampart.Identity
+	service  *rampart.Service
 	cursors  cursorCodec
 }
 
 func newHandlerDeps(opts Options) handlerDeps {
-	return handlerDeps{logger: opts.Logger, identity: opts.Identity, cursors: cursorCodec{key: opts.CursorKey}}
+	// The resource service shares the identity service's store, clock and
+	// password rules; it keeps no state of its own, so building it here
+	// from opts.Identity needs no extra wiring. Route-table tests that run
+	// without an identity service get none.
+	var svc *rampart.Service
+	if opts.Identity != nil {
+		svc, _ = rampart.NewService(opts.Identity)
+	}
+	return handlerDeps{logger: opts.Logger, identity: opts.Identity, service: svc, cursors: cursorCodec{key: opts.CursorKey}}
 }
 
-// routeTable is the entire public API on one page.
+// routeTable is the entire public API on one page: each route with the
+// action a caller must be allowed (rampart.Authorize) next to it. Public
+// routes have auth false and no action; the policy behind each action is
+// the table in internal/rampart/policy.go.
 func routeTable(opts Options, openAPI http.Handler) []route {
 	d := newHandlerDeps(opts)
 	const (
 		ok, created, noContent = http.StatusOK, http.StatusCreated, http.StatusNoContent
 	)
+	const (
+		account     = rampart.ActionAccount
+		orderRead   = rampart.ActionOrderRead
+		orderCreate = rampart.ActionOrderCreate
+		orderUpdate = rampart.ActionOrderUpdate
+		orderDelete = rampart.ActionOrderDelete
+		userRead    = rampart.ActionUserRead
+		userWrite   = rampart.ActionUserWrite
+		apiKeys     = rampart.ActionAPIKeyManage
+		auditRead   = rampart.ActionAuditRead
+	)
+	conflict := []int{http.StatusConflict}
 	return []route{
 		{method: "GET", path: "/healthz", id: "getHealth", summary: "The process is alive.",
 			response: statusBody{}, status: ok, handler: handleHealthz()},
@@ -77,24 +113,75 @@ func routeTable(opts Options, openAPI http.Handler) []route {
 			body: refreshRequest{}, response: tokenResponse{}, status: ok, errors: []int{http.StatusUnauthorized},
 			handler: handleRefresh(d)},
 		{method: "POST", path: "/v1/auth/logout", id: "logout", summary: "End the current session.",
-			auth: true, status: noContent, handler: handleLogout(d)},
+			auth: true, action: account, status: noContent, handler: handleLogout(d)},
 
 		{method: "GET", path: "/v1/me", id: "getMe", summary: "The signed-in user.",
-			auth: true, response: userResponse{}, status: ok, handler: handleGetMe(d)},
+			auth: true, action: account, response: userResponse{}, status: ok, handler: handleGetMe(d)},
 		{method: "PATCH", path: "/v1/me", id: "updateMe", summary: "Change the display name.",
-			auth: true, body: updateMeRequest{}, response: userResponse{}, status: ok, handler: handleUpdateMe(d)},
+			auth: true, action: account, body: updateMeRequest{}, response: userResponse{}, status: ok, handler: handleUpdateMe(d)},
 		{method: "POST", path: "/v1/me/password", id: "changePassword", summary: "Change the password; every other session ends.",
-			auth: true, body: changePasswordRequest{}, status: noContent, handler: handleChangePassword(d)},
+			auth: true, action: account, body: changePasswordRequest{}, status: noContent, handler: handleChangePassword(d)},
 		{method: "POST", path: "/v1/me/mfa/totp", id: "enrolTOTP", summary: "Start TOTP enrolment: a secret and its otpauth URL.",
-			auth: true, response: totpEnrolmentResponse{}, status: ok, errors: []int{http.StatusConflict}, handler: handleEnrolTOTP(d)},
+			auth: true, action: account, response: totpEnrolmentResponse{}, status: ok, errors: conflict, handler: handleEnrolTOTP(d)},
 		{method: "POST", path: "/v1/me/mfa/totp/confirm", id: "confirmTOTP", summary: "Activate TOTP with a first code; returns recovery codes once.",
-			auth: true, body: confirmTOTPRequest{}, response: recoveryCodesResponse{}, status: ok, errors: []int{http.StatusConflict},
+			auth: true, action: account, body: confirmTOTPRequest{}, response: recoveryCodesResponse{}, status: ok, errors: conflict,
 			handler: handleConfirmTOTP(d)},
 		{method: "DELETE", path: "/v1/me/mfa/totp", id: "disableTOTP", summary: "Disable TOTP with the password and a code.",
-			auth: true, body: disableTOTPRequest{}, status: noContent, errors: []int{http.StatusConflict}, handler: handleDisableTOTP(d)},
+			auth: true, action: account, body: disableTOTPRequest{}, status: noContent, errors: conflict, handler: handleDisableTOTP(d)},
 		{method: "GET", path: "/v1/me/sessions", id: "listSessions", summary: "The signed-in user's live sessions.",
-			auth: true, response: sessionList{}, status: ok, handler: handleListSessions(d)},
+			auth: true, action: account, query: pageQuery, response: sessionList{}, status: ok, handler: handleListSessions(d)},
 		{method: "DELETE", path: "/v1/me/sessions/{id}", id: "revokeSession", summary: "End one of the signed-in user's sessions.",
-			auth: true, status: noContent, errors: []int{http.StatusNotFound}, handler: handleRevokeSession(d)},
+			auth: true, action: account, status: noContent, handler: handleRevokeSession(d)},
+
+		{method: "GET", path: "/v1/orders", id: "listOrders", summary: "Orders, newest first: a member's own, or the tenant's for an admin or API key.",
+			auth: true, action: orderRead, query: pageQuery, response: orderList{}, status: ok, handler: handleListOrders(d)},
+		{method: "POST", path: "/v1/orders", id: "createOrder", summary: "Place an order; it starts pending.",
+			auth: true, action: orderCreate, body: createOrderRequest{}, response: orderResponse{}, status: created, handler: handleCreateOrder(d)},
+		{method: "GET", path: "/v1/orders/{id}", id: "getOrder", summary: "One order: its owner's, or any of the tenant's for an admin or API key.",
+			auth: true, action: orderRead, response: orderResponse{}, status: ok, handler: handleGetOrder(d)},
+		{method: "PATCH", path: "/v1/orders/{id}", id: "updateOrder", summary: "Change the note, or the status of a pending order: cancelled (owner or admin) or fulfilled (admin); else 409.",
+			auth: true, action: orderUpdate, body: updateOrderRequest{}, response: orderResponse{}, status: ok, errors: conflict,
+			handler: handleUpdateOrder(d)},
+		{method: "DELETE", path: "/v1/orders/{id}", id: "deleteOrder", summary: "Delete an order.",
+			auth: true, action: orderDelete, status: noContent, handler: handleDeleteOrder(d)},
+
+		{method: "GET", path: "/v1/users", id: "listUsers", summary: "The tenant's users, newest first.",
+			auth: true, action: userRead, query: pageQuery, response: userList{}, status: ok, handler: handleListUsers(d)},
+		{method: "POST", path: "/v1/users", id: "createUser", summary: "Add a user to the tenant.",
+			auth: true, action: userWrite, body: createUserRequest{}, response: userResponse{}, status: created,
+			errors: []int{http.StatusConflict}, handler: handleCreateUser(d)},
+		{method: "GET", path: "/v1/users/{id}", id: "getUser", summary: "One of the tenant's users.",
+			auth: true, action: userRead, response: userResponse{}, status: ok, handler: handleGetUser(d)},
+		{method: "PATCH", path: "/v1/users/{id}", id: "updateUser", summary: "Rename a user or change their role; a role change ends their sessions; the last admin stays (409).",
+			auth: true, action: userWrite, body: updateUserRequest{}, response: userResponse{}, status: ok, errors: conflict,
+			handler: handleUpdateUser(d)},
+		{method: "DELETE", path: "/v1/users/{id}", id: "deleteUser", summary: "Delete a user and their sessions; the last admin stays (409).",
+			auth: true, action: userWrite, status: noContent, errors: conflict, handler: handleDeleteUser(d)},
+
+		{method: "GET", path: "/v1/api-keys", id: "listAPIKeys", summary: "The tenant's API keys, revoked ones included; never the keys themselves.",
+			auth: true, action: apiKeys, query: pageQuery, response: apiKeyList{}, status: ok, handler: handleListAPIKeys(d)},
+		{method: "POST", path: "/v1/api-keys", id: "createAPIKey", summary: "Create an API key; the key is in this response only.",
+			auth: true, action: apiKeys, body: createAPIKeyRequest{}, response: createdAPIKeyResponse{}, status: created,
+			handler: handleCreateAPIKey(d)},
+		{method: "DELETE", path: "/v1/api-keys/{id}", id: "revokeAPIKey", summary: "Revoke an API key; it stops working at once.",
+			auth: true, action: apiKeys, status: noContent, handler: handleRevokeAPIKey(d)},
+
+		{method: "GET", path: "/v1/audit-events", id: "listAuditEvents", summary: "The tenant's audit events, newest first; ?type= filters.",
+			auth: true, action: auditRead, query: auditQuery, response: auditEventList{}, status: ok, handler: handleListAuditEvents(d)},
 	}
+}
+
+// checkRoutes refuses a table that would serve a route without deciding
+// who may call it: every authenticated route names an action the policy
+// knows, and no public route names one.
+func checkRoutes(routes []route) error {
+	for _, rt := range routes {
+		switch {
+		case rt.auth && !rampart.KnownAction(rt.action):
+			return fmt.Errorf("httpapi: %s %s: an authenticated route must name an action of the policy", rt.method, rt.path)
+		case !rt.auth && rt.action != "":
+			return fmt.Errorf("httpapi: %s %s: a public route cannot name an action", rt.method, rt.path)
+		}
+	}
+	return nil
 }

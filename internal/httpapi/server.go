@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -66,25 +67,48 @@ func NewServer(opts Options) (handler http.Handler, err error) {
 	}()
 	var openAPI []byte // the document describes the table that serves it
 	routes := routeTable(opts, handleOpenAPI(&openAPI))
+	if err := checkRoutes(routes); err != nil {
+		return nil, err
+	}
 	if openAPI, err = marshalOpenAPI(buildOpenAPI(routes, opts.Version)); err != nil {
 		return nil, err
 	}
 	return chain(opts, m, newMux(routes, opts)), nil
 }
 
-// newMux registers every route of the table, behind authentication when
-// the route requires it.
+// newMux registers every route of the table; an authenticated route sits
+// behind authentication and then the check of its action, so a handler
+// runs only for a caller the policy allows that function. (The service
+// checks again, with the object in hand.)
 func newMux(routes []route, opts Options) *http.ServeMux {
-	authn := authenticate(opts.Tokens, opts.Identity, newHandlerDeps(opts))
+	d := newHandlerDeps(opts)
+	authn := authenticate(opts.Tokens, d)
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		h := rt.handler
+		if strings.Contains(rt.path, "{id}") {
+			h = requireID(h)
+		}
 		if rt.auth {
-			h = authn(h)
+			h = authn(authorize(rt.action, d)(h))
 		}
 		mux.Handle(rt.method+" "+rt.path, h)
 	}
 	return mux
+}
+
+// requireID answers 404 for a path {id} that is not an id this server
+// issues (a canonical UUID), so no odd byte sequence from a URL reaches a
+// handler or a query. It runs after authorization: a caller refused the
+// function is refused it whatever the id.
+func requireID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !rampart.ValidID(r.PathValue("id")) {
+			writeProblem(w, r, probNotFound, "no such resource", nil)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // chain is the whole middleware order, outermost first:

@@ -21,7 +21,8 @@ import (
 //	min=N, max=N   string length in characters, array length, or integer value
 //	format=email   an addr-spec (net/mail) without a display name
 //	pattern=NAME   a regular expression from the patterns table below
-//	enum=a|b|c     one of the listed strings
+//	enum=a|b|c     one of the listed strings; on an array of strings,
+//	               each element
 //
 // A pointer field is optional: nil means "absent" and is not checked.
 type rules struct {
@@ -208,9 +209,11 @@ func validateValue(v reflect.Value, r rules, path string, errs *[]FieldError) {
 			fail(fmt.Sprintf("must have at most %d items", *r.max))
 			return
 		}
-		if elemStruct(v.Type()) != nil {
+		if elemStruct(v.Type()) != nil || r.enum != nil {
+			// Elements carry no rules of their own, except an array of
+			// strings drawn from an enum.
 			for i := range n {
-				validateValue(v.Index(i), rules{}, path+"["+strconv.Itoa(i)+"]", errs)
+				validateValue(v.Index(i), rules{enum: r.enum}, path+"["+strconv.Itoa(i)+"]", errs)
 			}
 		}
 	case reflect.Struct:

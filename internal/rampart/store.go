@@ -140,6 +140,11 @@ type Store interface {
 	// ListAuditEvents lists a tenant's audit events, newest first.
 	// Invalid: bad page.
 	ListAuditEvents(ctx context.Context, tenantID string, f AuditFilter, page Page) ([]*AuditEvent, Cursor, error)
+	// ListAuditChain returns up to limit of a tenant's audit events whose
+	// Seq is greater than afterSeq, in ascending Seq: the order in which
+	// VerifyAuditChain walks the chain. It checks nothing itself. Invalid:
+	// limit is not between 1 and MaxAuditBatch.
+	ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*AuditEvent, error)
 }
 
 // MaxPageLimit is the largest page a store returns.

@@ -69,3 +69,16 @@ func (s *Store) ListAuditEvents(ctx context.Context, tenantID string, f rampart.
 	})
 	return events, next, nil
 }
+
+func (s *Store) ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*rampart.AuditEvent, error) {
+	if err := rampart.CheckAuditBatch(limit); err != nil {
+		return nil, err
+	}
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+		tenantID, afterSeq, limit)
+	events, err := collect(rows, err, scanAuditEvent)
+	if err != nil {
+		return nil, dbError("list audit chain", err)
+	}
+	return events, nil
+}

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) rampart.Store) {
 		{"APIKeys", testAPIKeys},
 		{"Orders", testOrders},
 		{"AuditEvents", testAuditEvents},
+		{"AuditChain", testAuditChain},
 		{"TenantIsolation", testTenantIsolation},
 		{"Pagination", testPagination},
 		{"PaginationDuringInserts", testPaginationDuringInserts},
@@ -607,6 +608,111 @@ func testAuditEvents(t *testing.T, s rampart.Store) {
 	notObject.Details = json.RawMessage(`["a"]`)
 	wantKind(t, s.AppendAuditEvent(ctx, notObject), rampart.KindInvalid)
 	wantKind(t, s.AppendAuditEvent(ctx, newAuditEvent(rampart.NewID(), "x", base)), rampart.KindNotFound)
+}
+
+// testAuditChain lists a chain in Seq order, batch by batch, and checks
+// that an untouched chain verifies.
+func testAuditChain(t *testing.T, s rampart.Store) {
+	ctx := t.Context()
+	tenant, _ := newTenant(t, s)
+	other, _ := newTenant(t, s)
+
+	report, err := rampart.VerifyAuditChain(ctx, s, tenant.ID)
+	check(t, err)
+	equal(t, report, rampart.AuditChainReport{})
+
+	var appended []*rampart.AuditEvent
+	for i := range 5 {
+		// Times out of Seq order, as concurrent requests produce them: the
+		// chain follows Seq, not time.
+		e := newAuditEvent(tenant.ID, "order.deleted", base.Add(time.Duration(5-i)*time.Second))
+		check(t, s.AppendAuditEvent(ctx, e))
+		appended = append(appended, e)
+	}
+	check(t, s.AppendAuditEvent(ctx, newAuditEvent(other.ID, "user.login", base)))
+
+	first, err := s.ListAuditChain(ctx, tenant.ID, 0, 2)
+	check(t, err)
+	equal(t, first, appended[:2])
+	rest, err := s.ListAuditChain(ctx, tenant.ID, 2, rampart.MaxAuditBatch)
+	check(t, err)
+	equal(t, rest, appended[2:])
+	none, err := s.ListAuditChain(ctx, tenant.ID, 5, 10)
+	check(t, err)
+	if len(none) != 0 {
+		t.Errorf("after the head: %d events, want none", len(none))
+	}
+	wantKind(t, func() error { _, err := s.ListAuditChain(ctx, tenant.ID, 0, 0); return err }(), rampart.KindInvalid)
+	wantKind(t, func() error { _, err := s.ListAuditChain(ctx, tenant.ID, 0, rampart.MaxAuditBatch+1); return err }(), rampart.KindInvalid)
+
+	report, err = rampart.VerifyAuditChain(ctx, s, tenant.ID)
+	check(t, err)
+	equal(t, report, rampart.AuditChainReport{Verified: 5, HeadSeq: 5, HeadHash: appended[4].Hash})
+	report, err = rampart.VerifyAuditChain(ctx, s, other.ID)
+	check(t, err)
+	if !report.Intact() || report.Verified != 1 {
+		t.Errorf("the other tenant's chain: %+v", report)
+	}
+}
+
+// Tamperer changes a store's audit rows behind its back, as someone with
+// write access to the database could. Each store's tests implement it with
+// their own SQL.
+type Tamperer interface {
+	// SetAuditColumn sets one column ("type" or "details") of the tenant's
+	// event with the given Seq.
+	SetAuditColumn(t *testing.T, tenantID string, seq int64, column, value string)
+	// DeleteAuditEvent deletes the tenant's event with the given Seq.
+	DeleteAuditEvent(t *testing.T, tenantID string, seq int64)
+}
+
+// RunAuditTamper checks that VerifyAuditChain names the event that was
+// altered behind the store's back, and fails on a deleted one.
+// newStore returns an empty, migrated store and a Tamperer on the same
+// database.
+func RunAuditTamper(t *testing.T, newStore func(t *testing.T) (rampart.Store, Tamperer)) {
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T, tm Tamperer, tenantID string)
+		broken int64
+	}{
+		{"details", func(t *testing.T, tm Tamperer, id string) {
+			tm.SetAuditColumn(t, id, 3, "details", `{"reason": "nothing to see", "n": 1}`)
+		}, 3},
+		{"type", func(t *testing.T, tm Tamperer, id string) { tm.SetAuditColumn(t, id, 2, "type", "user.login") }, 2},
+		{"details of the head", func(t *testing.T, tm Tamperer, id string) { tm.SetAuditColumn(t, id, 5, "details", `{}`) }, 5},
+		{"deleted", func(t *testing.T, tm Tamperer, id string) { tm.DeleteAuditEvent(t, id, 3) }, 3},
+		{"deleted first", func(t *testing.T, tm Tamperer, id string) { tm.DeleteAuditEvent(t, id, 1) }, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			s, tm := newStore(t)
+			tenant, _ := newTenant(t, s)
+			bystander, _ := newTenant(t, s)
+			for i := range 5 {
+				check(t, s.AppendAuditEvent(ctx, newAuditEvent(tenant.ID, "user.password_changed", base.Add(time.Duration(i)*time.Second))))
+				check(t, s.AppendAuditEvent(ctx, newAuditEvent(bystander.ID, "user.password_changed", base.Add(time.Duration(i)*time.Second))))
+			}
+			report, err := rampart.VerifyAuditChain(ctx, s, tenant.ID)
+			check(t, err)
+			if !report.Intact() || report.Verified != 5 {
+				t.Fatalf("before tampering: %+v", report)
+			}
+
+			tc.tamper(t, tm, tenant.ID)
+			report, err = rampart.VerifyAuditChain(ctx, s, tenant.ID)
+			check(t, err)
+			if report.BrokenAt != tc.broken || report.Verified != tc.broken-1 || report.Problem == "" {
+				t.Errorf("after tampering with event %d: %+v", tc.broken, report)
+			}
+			report, err = rampart.VerifyAuditChain(ctx, s, bystander.ID)
+			check(t, err)
+			if !report.Intact() || report.Verified != 5 {
+				t.Errorf("another tenant's chain: %+v", report)
+			}
+		})
+	}
 }
 
 // testTenantIsolation has a second tenant try every read and write on the

@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"example.com/rampart/internal/rampart"
+)
+
+type createAPIKeyRequest struct {
+	Name      string     `json:"name" validate:"min=1,max=100"`
+	Scopes    []string   `json:"scopes" validate:"min=1,max=5,enum=orders:read|orders:write|users:read|users:write|audit:read"`
+	ExpiresAt *time.Time `json:"expiresAt"`
+}
+
+// apiKeyResponse describes a key without the key: its prefix ("rk_" and
+// the key's id) is enough to tell keys apart and to match a leaked key.
+type apiKeyResponse struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Prefix     string    `json:"prefix"`
+	Scopes     []string  `json:"scopes"`
+	ExpiresAt  time.Time `json:"expiresAt,omitzero"`
+	LastUsedAt time.Time `json:"lastUsedAt,omitzero"`
+	CreatedBy  string    `json:"createdBy"`
+	CreatedAt  time.Time `json:"createdAt"`
+	RevokedAt  time.Time `json:"revokedAt,omitzero"`
+}
+
+// createdAPIKeyResponse is the one response that carries the key itself.
+type createdAPIKeyResponse struct {
+	apiKeyResponse
+	Key string `json:"key"`
+}
+
+type apiKeyList struct {
+	Items      []apiKeyResponse `json:"items"`
+	NextCursor string           `json:"nextCursor,omitzero"`
+}
+
+func newAPIKeyResponse(k *rampart.APIKey) apiKeyResponse {
+	scopes := append([]string{}, k.Scopes...)
+	return apiKeyResponse{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: scopes, ExpiresAt: k.ExpiresAt,
+		LastUsedAt: k.LastUsedAt, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+}
+
+func handleListAPIKeys(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalFrom(r.Context())
+		scope := listScope(p, "api-keys")
+		page, _, errs := d.cursors.parsePage(r, scope)
+		if errs != nil {
+			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
+			return
+		}
+		keys, next, err := d.service.ListAPIKeys(r.Context(), p, page)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		out := apiKeyList{Items: make([]apiKeyResponse, 0, len(keys)), NextCursor: d.cursors.encode(scope, next)}
+		for _, k := range keys {
+			out.Items = append(out.Items, newAPIKeyResponse(k))
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func handleCreateAPIKey(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in createAPIKeyRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		key := rampart.APIKeyInput{Name: in.Name, Scopes: in.Scopes}
+		if in.ExpiresAt != nil {
+			key.ExpiresAt = *in.ExpiresAt
+		}
+		k, text, err := d.service.CreateAPIKey(r.Context(), meta(r), principalFrom(r.Context()), key)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, createdAPIKeyResponse{apiKeyResponse: newAPIKeyResponse(k), Key: text})
+	})
+}
+
+func handleRevokeAPIKey(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := d.service.RevokeAPIKey(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")); err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

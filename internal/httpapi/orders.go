@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"example.com/rampart/internal/rampart"
+)
+
+// orderItem is one line of an order, in requests and responses alike.
+type orderItem struct {
+	SKU      string `json:"sku" validate:"min=1,max=64,pattern=sku"`
+	Quantity int    `json:"quantity" validate:"min=1,max=1000"`
+}
+
+// createOrderRequest is all a client chooses about a new order: the id,
+// tenant, owner, status and times are the server's, and sending them is a
+// 422 (unknown field).
+type createOrderRequest struct {
+	Items []orderItem `json:"items" validate:"min=1,max=50"`
+	Note  *string     `json:"note" validate:"max=500"`
+}
+
+type updateOrderRequest struct {
+	Note   *string `json:"note" validate:"max=500"`
+	Status *string `json:"status" validate:"enum=cancelled|fulfilled"`
+}
+
+type orderResponse struct {
+	ID        string      `json:"id"`
+	TenantID  string      `json:"tenantId"`
+	OwnerID   string      `json:"ownerId"`
+	Items     []orderItem `json:"items"`
+	Note      string      `json:"note,omitzero"`
+	Status    string      `json:"status"`
+	CreatedAt time.Time   `json:"createdAt"`
+	UpdatedAt time.Time   `json:"updatedAt"`
+}
+
+type orderList struct {
+	Items      []orderResponse `json:"items"`
+	NextCursor string          `json:"nextCursor,omitzero"`
+}
+
+func newOrderResponse(o *rampart.Order) orderResponse {
+	items := make([]orderItem, len(o.Items))
+	for i, it := range o.Items {
+		items[i] = orderItem{SKU: it.SKU, Quantity: it.Quantity}
+	}
+	return orderResponse{ID: o.ID, TenantID: o.TenantID, OwnerID: o.OwnerID, Items: items, Note: o.Note,
+		Status: string(o.Status), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+}
+
+func handleListOrders(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalFrom(r.Context())
+		scope := listScope(p, "orders")
+		page, _, errs := d.cursors.parsePage(r, scope)
+		if errs != nil {
+			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
+			return
+		}
+		orders, next, err := d.service.ListOrders(r.Context(), p, page)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		out := orderList{Items: make([]orderResponse, 0, len(orders)), NextCursor: d.cursors.encode(scope, next)}
+		for _, o := range orders {
+			out.Items = append(out.Items, newOrderResponse(o))
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func handleCreateOrder(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in createOrderRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		order := rampart.OrderInput{Items: make([]rampart.OrderItem, len(in.Items))}
+		for i, it := range in.Items {
+			order.Items[i] = rampart.OrderItem{SKU: it.SKU, Quantity: it.Quantity}
+		}
+		if in.Note != nil {
+			order.Note = *in.Note
+		}
+		o, err := d.service.CreateOrder(r.Context(), principalFrom(r.Context()), order)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, newOrderResponse(o))
+	})
+}
+
+func handleGetOrder(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, err := d.service.GetOrder(r.Context(), principalFrom(r.Context()), r.PathValue("id"))
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newOrderResponse(o))
+	})
+}
+
+func handleUpdateOrder(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in updateOrderRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		u := rampart.OrderUpdate{Note: in.Note}
+		if in.Status != nil {
+			status := rampart.OrderStatus(*in.Status)
+			u.Status = &status
+		}
+		o, err := d.service.UpdateOrder(r.Context(), principalFrom(r.Context()), r.PathValue("id"), u)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newOrderResponse(o))
+	})
+}
+
+func handleDeleteOrder(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := d.service.DeleteOrder(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")); err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

@@ -1,0 +1,203 @@
+package rampart
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Limits of an order. The HTTP edge declares the same limits in its
+// request schema; the service checks them again, whoever calls it.
+const (
+	MaxOrderItems      = 50
+	MaxOrderQuantity   = 1000
+	MaxSKULength       = 64
+	MaxOrderNoteLength = 500
+)
+
+// OrderInput is everything a client chooses about a new order. The id,
+// tenant, owner, status and times are the server's.
+type OrderInput struct {
+	Items []OrderItem
+	Note  string
+}
+
+// OrderUpdate is what a client may change on an order; nil leaves a field
+// as it is.
+type OrderUpdate struct {
+	Note   *string
+	Status *OrderStatus // OrderCancelled or OrderFulfilled
+}
+
+func (o *Order) resource() Resource {
+	return Resource{Kind: "order", TenantID: o.TenantID, OwnerID: o.OwnerID}
+}
+
+var errOrderNotPending = &Error{Kind: KindConflict, Code: "order-not-pending",
+	Message: "only a pending order can be cancelled or fulfilled"}
+
+// CreateOrder places a pending order owned by p.
+func (s *Service) CreateOrder(ctx context.Context, p Principal, in OrderInput) (*Order, error) {
+	if err := Authorize(p, ActionOrderCreate); err != nil {
+		return nil, err
+	}
+	if err := checkOrderItems(in.Items); err != nil {
+		return nil, err
+	}
+	if err := checkNote(in.Note); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	o := &Order{ID: NewID(), TenantID: p.TenantID, OwnerID: actorID(p), Items: in.Items, Note: in.Note,
+		Status: OrderPending, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateOrder(ctx, o); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// ListOrders lists the orders p may read, newest first: a member's own, or
+// all of the tenant's for an admin or an API key.
+func (s *Service) ListOrders(ctx context.Context, p Principal, page Page) ([]*Order, Cursor, error) {
+	if err := Authorize(p, ActionOrderRead); err != nil {
+		return nil, Cursor{}, err
+	}
+	var f OrderFilter
+	if ownOnly(p, ActionOrderRead) {
+		f.OwnerID = actorID(p)
+	}
+	return s.store.ListOrders(ctx, p.TenantID, f, page)
+}
+
+// GetOrder returns an order p may read.
+func (s *Service) GetOrder(ctx context.Context, p Principal, id string) (*Order, error) {
+	if err := Authorize(p, ActionOrderRead); err != nil {
+		return nil, err
+	}
+	o, err := s.getOrder(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := Authorize(p, ActionOrderRead, o.resource()); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (s *Service) getOrder(ctx context.Context, p Principal, id string) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound("order")
+	}
+	o, err := s.store.GetOrder(ctx, p.TenantID, id)
+	if ErrorKind(err) == KindNotFound {
+		return nil, notFound("order")
+	}
+	return o, err
+}
+
+// UpdateOrder changes an order's note or status. Only a pending order
+// changes status: its owner or an admin may cancel it, and an admin (or a
+// key with orders:write) may fulfil it. Any other change of status is a
+// Conflict.
+func (s *Service) UpdateOrder(ctx context.Context, p Principal, id string, u OrderUpdate) (*Order, error) {
+	if err := Authorize(p, ActionOrderUpdate); err != nil {
+		return nil, err
+	}
+	if u.Status != nil {
+		switch *u.Status {
+		case OrderCancelled:
+		case OrderFulfilled:
+			if err := Authorize(p, ActionOrderFulfil); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, &Error{Kind: KindInvalid, Field: "status", Message: "must be one of: cancelled, fulfilled"}
+		}
+	}
+	if u.Note != nil {
+		if err := checkNote(*u.Note); err != nil {
+			return nil, err
+		}
+	}
+	if !ValidID(id) {
+		return nil, notFound("order")
+	}
+	o, err := s.store.UpdateOrder(ctx, p.TenantID, id, func(o *Order) error {
+		if err := Authorize(p, ActionOrderUpdate, o.resource()); err != nil {
+			return err
+		}
+		if u.Status != nil {
+			if o.Status != OrderPending {
+				return errOrderNotPending
+			}
+			o.Status = *u.Status
+		}
+		if u.Note != nil {
+			o.Note = *u.Note
+		}
+		o.UpdatedAt = s.now()
+		return nil
+	})
+	if ErrorKind(err) == KindNotFound {
+		return nil, notFound("order")
+	}
+	return o, err
+}
+
+// DeleteOrder deletes an order and records who did.
+func (s *Service) DeleteOrder(ctx context.Context, meta RequestMeta, p Principal, id string) error {
+	if err := Authorize(p, ActionOrderDelete); err != nil {
+		return err
+	}
+	o, err := s.getOrder(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if err := Authorize(p, ActionOrderDelete, o.resource()); err != nil {
+		return err
+	}
+	if err := s.store.DeleteOrder(ctx, p.TenantID, id); err != nil {
+		if ErrorKind(err) == KindNotFound {
+			return notFound("order")
+		}
+		return err
+	}
+	return s.audit(ctx, meta, p, "order.deleted", o.ID, map[string]string{"ownerId": o.OwnerID, "status": string(o.Status)})
+}
+
+func checkOrderItems(items []OrderItem) error {
+	if len(items) < 1 || len(items) > MaxOrderItems {
+		return &Error{Kind: KindInvalid, Field: "items", Message: fmt.Sprintf("must have 1 to %d items", MaxOrderItems)}
+	}
+	for i, it := range items {
+		if !validSKU(it.SKU) {
+			return &Error{Kind: KindInvalid, Field: fmt.Sprintf("items[%d].sku", i),
+				Message: fmt.Sprintf("must be 1 to %d characters of A-Z, 0-9 and -", MaxSKULength)}
+		}
+		if it.Quantity < 1 || it.Quantity > MaxOrderQuantity {
+			return &Error{Kind: KindInvalid, Field: fmt.Sprintf("items[%d].quantity", i),
+				Message: fmt.Sprintf("must be from 1 to %d", MaxOrderQuantity)}
+		}
+	}
+	return nil
+}
+
+func validSKU(sku string) bool {
+	if len(sku) < 1 || len(sku) > MaxSKULength {
+		return false
+	}
+	for i := range len(sku) {
+		c := sku[i]
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkNote(note string) error {
+	if utf8.RuneCountInString(note) > MaxOrderNoteLength {
+		return &Error{Kind: KindInvalid, Field: "note", Message: fmt.Sprintf("must be at most %d characters", MaxOrderNoteLength)}
+	}
+	return nil
+}

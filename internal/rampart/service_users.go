@@ -1,0 +1,196 @@
+package rampart
+
+import (
+	"context"
+)
+
+// NewUserInput is a user an admin adds to their tenant.
+type NewUserInput struct {
+	Email       string
+	Password    string
+	DisplayName string
+	Role        Role
+}
+
+// UserUpdate is what an admin may change on a user; nil leaves a field as
+// it is.
+type UserUpdate struct {
+	DisplayName *string
+	Role        *Role
+}
+
+func (u *User) resource() Resource {
+	return Resource{Kind: "user", TenantID: u.TenantID}
+}
+
+var (
+	errLastAdmin = &Error{Kind: KindConflict, Code: "last-admin",
+		Message: "a tenant must keep at least one admin"}
+	errOwnRole = &Error{Kind: KindForbidden, Code: "own-role",
+		Message: "you cannot change your own role"}
+)
+
+func checkRole(r Role) error {
+	if r != RoleMember && r != RoleAdmin {
+		return &Error{Kind: KindInvalid, Field: "role", Message: "must be one of: member, admin"}
+	}
+	return nil
+}
+
+// ListUsers lists p's tenant's users, newest first.
+func (s *Service) ListUsers(ctx context.Context, p Principal, page Page) ([]*User, Cursor, error) {
+	if err := Authorize(p, ActionUserRead); err != nil {
+		return nil, Cursor{}, err
+	}
+	return s.store.ListUsers(ctx, p.TenantID, page)
+}
+
+// GetUser returns a user of p's tenant.
+func (s *Service) GetUser(ctx context.Context, p Principal, id string) (*User, error) {
+	if err := Authorize(p, ActionUserRead); err != nil {
+		return nil, err
+	}
+	return s.getUser(ctx, p, ActionUserRead, id)
+}
+
+func (s *Service) getUser(ctx context.Context, p Principal, a Action, id string) (*User, error) {
+	if !ValidID(id) {
+		return nil, notFound("user")
+	}
+	u, err := s.store.GetUser(ctx, p.TenantID, id)
+	if ErrorKind(err) == KindNotFound {
+		return nil, notFound("user")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := Authorize(p, a, u.resource()); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// CreateUser adds a user to p's tenant. Creating an admin needs
+// ActionUserAdmin.
+func (s *Service) CreateUser(ctx context.Context, meta RequestMeta, p Principal, in NewUserInput) (*User, error) {
+	if err := Authorize(p, ActionUserWrite); err != nil {
+		return nil, err
+	}
+	if err := checkRole(in.Role); err != nil {
+		return nil, err
+	}
+	if in.Role == RoleAdmin {
+		if err := Authorize(p, ActionUserAdmin); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.id.checkPassword("password", in.Password, in.Email, in.DisplayName); err != nil {
+		return nil, err
+	}
+	hash, err := s.id.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	u := &User{ID: NewID(), TenantID: p.TenantID, Email: in.Email, DisplayName: in.DisplayName,
+		Role: in.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		if ErrorKind(err) == KindConflict {
+			return nil, &Error{Kind: KindConflict, Code: "email-taken", Message: "an account with this email exists", Err: err}
+		}
+		return nil, err
+	}
+	if err := s.audit(ctx, meta, p, "user.created", u.ID, map[string]string{"role": string(u.Role)}); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// UpdateUser renames a user or changes their role. A role change needs
+// ActionUserAdmin, is refused on oneself (an admin cannot demote
+// themselves by accident, nor a compromised session lock the others out),
+// and revokes the user's sessions, since their access tokens carry the old
+// role. Demoting the tenant's last admin is a Conflict.
+func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal, id string, in UserUpdate) (*User, error) {
+	if err := Authorize(p, ActionUserWrite); err != nil {
+		return nil, err
+	}
+	if in.Role != nil {
+		if err := checkRole(*in.Role); err != nil {
+			return nil, err
+		}
+		if err := Authorize(p, ActionUserAdmin); err != nil {
+			return nil, err
+		}
+	}
+	if !ValidID(id) {
+		return nil, notFound("user")
+	}
+	var before Role
+	now := s.now()
+	u, err := s.store.UpdateUser(ctx, p.TenantID, id, func(u *User) error {
+		if err := Authorize(p, ActionUserWrite, u.resource()); err != nil {
+			return err
+		}
+		before = u.Role
+		if in.Role != nil && *in.Role != u.Role {
+			if u.ID == p.UserID {
+				return errOwnRole
+			}
+			u.Role = *in.Role
+		}
+		if in.DisplayName != nil {
+			u.DisplayName = *in.DisplayName
+		}
+		u.UpdatedAt = now
+		return nil
+	})
+	switch ErrorKind(err) {
+	case KindNotFound:
+		return nil, notFound("user")
+	case KindConflict:
+		// The email does not change here, so the conflict is the last admin.
+		return nil, &Error{Kind: KindConflict, Code: errLastAdmin.Code, Message: errLastAdmin.Message, Err: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Role != before {
+		if err := s.store.RevokeUserSessions(ctx, p.TenantID, u.ID, "", now, "role changed"); err != nil {
+			return nil, err
+		}
+		if err := s.audit(ctx, meta, p, "user.role_changed", u.ID,
+			map[string]string{"from": string(before), "to": string(u.Role)}); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+// DeleteUser removes a user and their sessions. Deleting an admin needs
+// ActionUserAdmin; deleting the tenant's last admin is a Conflict.
+func (s *Service) DeleteUser(ctx context.Context, meta RequestMeta, p Principal, id string) error {
+	if err := Authorize(p, ActionUserWrite); err != nil {
+		return err
+	}
+	u, err := s.getUser(ctx, p, ActionUserWrite, id)
+	if err != nil {
+		return err
+	}
+	if u.Role == RoleAdmin {
+		if err := Authorize(p, ActionUserAdmin, u.resource()); err != nil {
+			return err
+		}
+	}
+	switch err := s.store.DeleteUser(ctx, p.TenantID, u.ID); ErrorKind(err) {
+	case KindNotFound:
+		return notFound("user")
+	case KindConflict:
+		return &Error{Kind: KindConflict, Code: errLastAdmin.Code, Message: errLastAdmin.Message, Err: err}
+	default:
+		if err != nil {
+			return err
+		}
+	}
+	return s.audit(ctx, meta, p, "user.deleted", u.ID, map[string]string{"role": string(u.Role)})
+}
