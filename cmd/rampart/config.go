@@ -35,6 +35,7 @@ type Config struct {
 	DatabaseURL       Secret          // RAMPART_DATABASE_URL(_FILE): sqlite:PATH (default sqlite:rampart.db) or postgres://...
 	DatabaseExplicit  bool            // the operator set RAMPART_DATABASE_URL(_FILE)
 	RedisURL          Secret          // RAMPART_REDIS_URL(_FILE), optional: redis:// or rediss://
+	RedisPrefix       string          // RAMPART_REDIS_PREFIX, default "rampart:": lets deployments share one Redis
 	CORSOrigins       []string        // RAMPART_CORS_ORIGINS: exact origins scheme://host[:port]
 	TrustedProxies    []netip.Prefix  // RAMPART_TRUSTED_PROXIES: CIDRs; a bare IP means /32 or /128
 	PasswordMinLength int             // RAMPART_PASSWORD_MIN_LENGTH, default 15, 8..128
@@ -125,7 +126,7 @@ var knownVars = func() map[string]bool {
 		"RAMPART_ENV", "RAMPART_ADDR", "RAMPART_ADMIN_ADDR", "RAMPART_CORS_ORIGINS",
 		"RAMPART_TRUSTED_PROXIES", "RAMPART_PASSWORD_MIN_LENGTH", "RAMPART_MAX_BODY_BYTES",
 		"RAMPART_DATA_DIR", "RAMPART_AUTO_MIGRATE", "RAMPART_PPROF", "RAMPART_LOG_LEVEL",
-		"RAMPART_SHUTDOWN_TIMEOUT",
+		"RAMPART_SHUTDOWN_TIMEOUT", "RAMPART_REDIS_PREFIX",
 	} {
 		m[name] = true
 	}
@@ -302,6 +303,15 @@ func loadConfig(environ []string) (Config, error) {
 			p.add("RAMPART_PPROF", "must be true or false")
 		} else {
 			c.Pprof = b
+		}
+	}
+
+	c.RedisPrefix = "rampart:"
+	if v := env["RAMPART_REDIS_PREFIX"]; v != "" {
+		if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			p.add("RAMPART_REDIS_PREFIX", "must be at most 64 printable ASCII characters without spaces")
+		} else {
+			c.RedisPrefix = v
 		}
 	}
 
@@ -993,6 +1003,7 @@ func (c Config) writeEffective(w io.Writer) {
 		{"RAMPART_ADMIN_ADDR", c.AdminAddr},
 		{"RAMPART_DATABASE_URL", db},
 		{"RAMPART_REDIS_URL", maskURL(c.RedisURL.Reveal())},
+		{"RAMPART_REDIS_PREFIX", c.RedisPrefix},
 		{"RAMPART_CORS_ORIGINS", strings.Join(c.CORSOrigins, ",")},
 		{"RAMPART_TRUSTED_PROXIES", strings.Join(proxies, ",")},
 		{"RAMPART_PASSWORD_MIN_LENGTH", strconv.Itoa(c.PasswordMinLength)},

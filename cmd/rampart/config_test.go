@@ -84,6 +84,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Addr:              "127.0.0.1:8080",
 		AdminAddr:         "127.0.0.1:9090",
 		DatabaseURL:       "sqlite:rampart.db",
+		RedisPrefix:       "rampart:",
 		PasswordMinLength: 15,
 		Rates: map[string]Rate{
 			"AUTH":   {10, time.Minute},

@@ -10,7 +10,6 @@ import (
 	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/seal"
-	"example.com/rampart/internal/throttle"
 	"example.com/rampart/internal/token"
 	"example.com/rampart/internal/totp"
 )
@@ -39,7 +38,7 @@ type identityParts struct {
 }
 
 // buildIdentity wires the identity service from its adapters.
-func buildIdentity(ctx context.Context, cfg Config, st rampart.Store) (*identityParts, error) {
+func buildIdentity(ctx context.Context, cfg Config, st rampart.Store, loginThrottle rampart.LoginThrottle) (*identityParts, error) {
 	masterKey, err := decodeMasterKey(cfg.MasterKey.Reveal())
 	if err != nil {
 		return nil, errors.New("RAMPART_MASTER_KEY: not a usable key")
@@ -69,7 +68,7 @@ func buildIdentity(ctx context.Context, cfg Config, st rampart.Store) (*identity
 		Policy:   password.Policy{MinLength: cfg.PasswordMinLength, MaxLength: 128},
 		Tokens:   tokens,
 		Sealer:   box,
-		Throttle: throttle.NewMemory(throttle.DefaultPolicy, maxThrottledAccounts, nil),
+		Throttle: loginThrottle,
 		TOTP:     totp.Authenticator{},
 	}, idCfg)
 	if err != nil {

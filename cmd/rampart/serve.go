@@ -59,7 +59,15 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		return errReported
 	}
 
-	parts, err := buildIdentity(ctx, cfg, st)
+	lim, err := buildLimits(cfg, logger)
+	if err != nil {
+		logger.Error("rate limits", slog.String("error", err.Error()))
+		return errReported
+	}
+	defer lim.close()
+	go probeRedis(ctx, lim)
+
+	parts, err := buildIdentity(ctx, cfg, st, lim.throttle)
 	if err != nil {
 		logger.Error("identity", slog.String("error", err.Error()))
 		return errReported
@@ -80,6 +88,8 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		TrustedProxies: cfg.TrustedProxies,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		Version:        buildVersion(),
+		RateLimits:     lim.http,
+		Degraded:       func() bool { return !lim.healthy() },
 	})
 	if err != nil {
 		logger.Error("build HTTP server", slog.String("error", err.Error()))

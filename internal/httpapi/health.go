@@ -27,7 +27,11 @@ var hJSON = []string{"application/json"}[:1:1]
 // hung database makes the probe fail rather than hang with it.
 const readyTimeout = 2 * time.Second
 
-func handleReadyz(store Pinger, logger *slog.Logger) http.Handler {
+// handleReadyz answers 503 when the store does not answer: this replica
+// cannot serve. A configured Redis that does not answer only degrades it
+// (limits fall back to per-replica ones), so it stays in the pool and says
+// "degraded".
+func handleReadyz(store Pinger, degraded func() bool, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
@@ -35,6 +39,10 @@ func handleReadyz(store Pinger, logger *slog.Logger) http.Handler {
 			logger.LogAttrs(r.Context(), slog.LevelWarn, "readiness: store does not answer",
 				slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
 			writeProblem(w, r, probUnavailable, "the service is not ready", nil)
+			return
+		}
+		if degraded != nil && degraded() {
+			writeJSON(w, http.StatusOK, statusBody{Status: "degraded"})
 			return
 		}
 		writeJSON(w, http.StatusOK, statusBody{Status: "ok"})

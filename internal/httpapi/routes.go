@@ -29,6 +29,23 @@ type route struct {
 	handler  http.Handler
 }
 
+// class is the route's rate-limit class (see rateLimit). Health probes
+// have none: load balancers poll them, and they cost nothing.
+func (rt route) class() string {
+	switch {
+	case rt.auth:
+		return classAPI
+	case rt.path == "/v1/signup":
+		return classSignup
+	case strings.HasPrefix(rt.path, "/v1/auth/"):
+		return classAuth
+	case rt.path == "/healthz" || rt.path == "/readyz":
+		return ""
+	default:
+		return classPublic
+	}
+}
+
 // errorStatuses lists every error a route can answer with: the ones the edge
 // can produce for any request, plus the route's own.
 func (rt route) errorStatuses() []int {
@@ -97,7 +114,7 @@ func routeTable(opts Options, openAPI http.Handler) []route {
 			response: statusBody{}, status: ok, handler: handleHealthz()},
 		{method: "GET", path: "/readyz", id: "getReadiness", summary: "The store answers; 503 when it does not.",
 			response: statusBody{}, status: ok, errors: []int{http.StatusServiceUnavailable},
-			handler: handleReadyz(opts.Store, opts.Logger)},
+			handler: handleReadyz(opts.Store, opts.Degraded, opts.Logger)},
 		{method: "GET", path: "/v1/openapi.json", id: "getOpenAPI", summary: "This OpenAPI 3.1 document.",
 			status: ok, handler: openAPI},
 		{method: "GET", path: "/.well-known/jwks.json", id: "getJWKS", summary: "Public keys that verify access tokens.",

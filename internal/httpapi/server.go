@@ -45,6 +45,8 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	MaxBodyBytes   int64
 	Version        string
+	RateLimits     RateLimits  // per route class; a nil Limiter means no limits (some tests)
+	Degraded       func() bool // reports a configured but unreachable Redis; nil means never
 }
 
 // NewServer returns the public HTTP handler: the route table behind the
@@ -89,8 +91,13 @@ func newMux(routes []route, opts Options) *http.ServeMux {
 		if strings.Contains(rt.path, "{id}") {
 			h = requireID(h)
 		}
+		limit := rateLimit(rt.class(), opts.RateLimits, opts.Logger)
 		if rt.auth {
-			h = authn(authorize(rt.action, d)(h))
+			// Limited per principal, so after authentication; before
+			// authorization, so refused calls spend the budget too.
+			h = authn(limit(authorize(rt.action, d)(h)))
+		} else {
+			h = limit(h)
 		}
 		mux.Handle(rt.method+" "+rt.path, h)
 	}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"example.com/rampart/internal/httpapi"
+	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/ratelimit"
+	"example.com/rampart/internal/throttle"
+)
+
+// maxLimiterKeys bounds the in-memory limiter (about 60 bytes a key with
+// its name): a flood of distinct addresses evicts old state instead.
+const maxLimiterKeys = 1_000_000
+
+// Redis calls on the request path get a short deadline: a hung Redis must
+// cost a request milliseconds, then the replica limits locally.
+const (
+	redisCallTimeout = 50 * time.Millisecond
+	redisRetryEvery  = time.Second
+)
+
+// limits are the budgets, the limiter and the login throttle, shared
+// through Redis when it is configured.
+type limits struct {
+	http     httpapi.RateLimits
+	throttle rampart.LoginThrottle
+	healthy  func() bool // false while Redis is configured but down
+	close    func() error
+}
+
+func buildLimits(cfg Config, logger *slog.Logger) (*limits, error) {
+	budgets := map[string]rampart.RateLimit{}
+	for class, r := range cfg.Rates {
+		budgets[class] = rampart.RateLimit{N: r.N, Per: r.Per}
+	}
+	local := ratelimit.NewMemory(maxLimiterKeys, nil)
+	localThrottle := throttle.NewMemory(throttle.DefaultPolicy, maxThrottledAccounts, nil)
+	if cfg.RedisURL == "" {
+		return &limits{
+			http:     httpapi.RateLimits{Limiter: local, Budgets: budgets},
+			throttle: localThrottle,
+			healthy:  func() bool { return true },
+			close:    func() error { return nil },
+		}, nil
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL.Reveal())
+	if err != nil {
+		return nil, errors.New("RAMPART_REDIS_URL: not a usable Redis URL")
+	}
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, redisCallTimeout, redisCallTimeout
+	opts.MaxRetries = -1 // a retry would only double the wait; the fallback is the retry
+	client := redis.NewClient(opts)
+	shared := ratelimit.NewFailover(ratelimit.NewRedis(client, cfg.RedisPrefix+"rl:"), local, logger, redisCallTimeout, redisRetryEvery)
+	sharedThrottle := throttle.NewFailover(throttle.NewRedis(client, cfg.RedisPrefix+"login:", throttle.DefaultPolicy), localThrottle, logger)
+	return &limits{
+		http:     httpapi.RateLimits{Limiter: shared, Budgets: budgets},
+		throttle: sharedThrottle,
+		healthy:  shared.Healthy,
+		close:    client.Close,
+	}, nil
+}
+
+// probeRedis keeps the limiter's view of Redis fresh even when no request
+// comes, so /readyz reports a recovery by itself.
+func probeRedis(ctx context.Context, l *limits) {
+	if l.http.Limiter == nil {
+		return
+	}
+	t := time.NewTicker(redisRetryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = l.http.Limiter.Allow(ctx, "health-probe", rampart.RateLimit{N: 1_000_000, Per: time.Hour})
+		}
+	}
+}
