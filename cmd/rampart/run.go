@@ -22,6 +22,7 @@ commands:
   serve          run the API server (the default)
   migrate up     apply pending schema migrations
   migrate status show the schema version
+  auditlog verify  check every tenant's audit hash chain; prints each chain's head
   keys rotate    start signing with a new key; tokens signed by the old one stay valid until they expire
   config check   print the effective configuration (secrets masked) and the production posture checks
   version        print the module versions this binary was built from
@@ -44,6 +45,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return migrate(ctx, environ, stdout, stderr, true)
 	case "migrate status":
 		return migrate(ctx, environ, stdout, stderr, false)
+	case "auditlog verify":
+		return auditlogVerify(ctx, environ, stdout, stderr)
 	case "keys rotate":
 		return keysRotate(ctx, environ, stdout, stderr)
 	case "config check":

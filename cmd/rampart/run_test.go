@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json/v2"
 	"errors"
@@ -422,5 +423,48 @@ func TestKeysRotateLogsNobodyOut(t *testing.T) {
 	_, jwks := get(t, base2+"/.well-known/jwks.json")
 	if !strings.Contains(jwks, kidOf(t, old)) || !strings.Contains(jwks, kidOf(t, fresh)) || strings.Contains(jwks, `"d"`) {
 		t.Errorf("jwks: %s", jwks)
+	}
+}
+
+// TestAuditlogVerifyFindsTampering signs up (which writes audit events),
+// verifies the chains, edits one stored event behind the server's back,
+// and expects the command to fail naming that event.
+func TestAuditlogVerifyFindsTampering(t *testing.T) {
+	env := testEnviron(t)
+	l, _, stop := startRun(t, env)
+	const signup = `{"email":"audit@example.com","password":"a long and unusual passphrase 42","displayName":"Au","organization":"Audited"}`
+	if code, body := postJSON(t, "http://"+l.Addr+"/v1/signup", "", signup); code != 201 {
+		t.Fatalf("signup: %d %s", code, body)
+	}
+	if code, body := postJSON(t, "http://"+l.Addr+"/v1/auth/login", "", `{"email":"audit@example.com","password":"a long and unusual passphrase 42"}`); code != 200 {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"rampart", "auditlog", "verify"}, env, &out, &errOut); err != nil ||
+		!strings.Contains(out.String(), "2 events, head seq 2") {
+		t.Fatalf("intact chain: %v\n%s%s", err, out.String(), errOut.String())
+	}
+
+	var dbPath string
+	for _, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "RAMPART_DATABASE_URL=sqlite:"); ok {
+			dbPath = p
+		}
+	}
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("UPDATE audit_events SET source_ip = '203.0.113.66' WHERE seq = 1"); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = run(t.Context(), []string{"rampart", "auditlog", "verify"}, env, &out, &errOut)
+	if !errors.Is(err, errChainBroken) || !strings.Contains(out.String(), "BROKEN") || !strings.Contains(out.String(), "at seq 1") {
+		t.Fatalf("tampered chain: %v\n%s", err, out.String())
 	}
 }

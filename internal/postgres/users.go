@@ -55,6 +55,20 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*rampart.Tenant, erro
 	return &t, nil
 }
 
+func (s *Store) ListTenantIDs(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, "SELECT id FROM tenants ORDER BY created_at, id")
+	ids, err := collect(rows, err, func(row pgx.Row) (string, error) {
+		var id string
+		return id, row.Scan(&id)
+	})
+	if err != nil {
+		return nil, s.dbError("list tenants", err)
+	}
+	return ids, nil
+}
+
 const userColumns = "id, tenant_id, email, display_name, role, password_hash, mfa_enabled, totp_secret, totp_last_step, recovery_code_hashes, created_at, updated_at"
 
 func scanUser(row pgx.Row) (*rampart.User, error) {

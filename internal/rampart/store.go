@@ -39,6 +39,9 @@ type Store interface {
 	CreateTenant(ctx context.Context, t *Tenant, admin *User) error
 	// GetTenant returns a tenant. NotFound.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
+	// ListTenantIDs returns every tenant's id, oldest first: for operator
+	// jobs that walk all tenants, such as verifying the audit chains.
+	ListTenantIDs(ctx context.Context) ([]string, error)
 
 	// CreateUser stores a user. NotFound: no such tenant. Conflict: the id
 	// or the email (see EmailKey) is taken. Invalid: unknown role.

@@ -68,6 +68,12 @@ func testTenants(t *testing.T, s rampart.Store) {
 	got, err := s.GetTenant(ctx, tenant.ID)
 	check(t, err)
 	equal(t, got, tenant)
+	other, _ := newTenant(t, s)
+	ids, err := s.ListTenantIDs(ctx)
+	check(t, err)
+	if !slices.Contains(ids, tenant.ID) || !slices.Contains(ids, other.ID) {
+		t.Errorf("ListTenantIDs = %v, want both tenants", ids)
+	}
 	gotAdmin, err := s.GetUser(ctx, tenant.ID, admin.ID)
 	check(t, err)
 	equal(t, gotAdmin, admin)
