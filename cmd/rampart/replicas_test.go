@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/rampart/internal/testutil"
+	"example.com/rampart/internal/testutil/tcpproxy"
+)
+
+// TestThreeReplicasActAsOne starts three replicas of the real binary on one
+// PostgreSQL database and one Redis (reached through a proxy of the test's
+// own), as the documented multi-replica topology does, and shows that they
+// hold one rate-limit budget together, that a session revoked through one
+// is refused by the others at once, and that losing Redis leaves every
+// replica limiting locally (never unlimited) until Redis returns.
+func TestThreeReplicasActAsOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	pgURL := testutil.PostgresURL(t)
+	redisClient, prefix := testutil.Redis(t)
+	proxy := tcpproxy.Start(t, redisClient.Options().Addr)
+
+	const publicBudget = 30
+	env := []string{
+		"RAMPART_ENV=test",
+		"RAMPART_ADDR=127.0.0.1:0",
+		"RAMPART_ADMIN_ADDR=127.0.0.1:0",
+		"RAMPART_DATA_DIR=" + t.TempDir(),
+		"RAMPART_DATABASE_URL=" + pgURL,
+		"RAMPART_REDIS_URL=redis://" + proxy.Addr() + "/0",
+		"RAMPART_REDIS_PREFIX=" + prefix,
+		"RAMPART_MASTER_KEY=" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
+		"RAMPART_RATE_PUBLIC=30/1m",
+		"RAMPART_RATE_AUTH=1000/1m",
+		"RAMPART_RATE_SIGNUP=1000/1m",
+	}
+	// One after the other: the first migrates the schema and creates the
+	// signing key the others then load.
+	var bases []string
+	for range 3 {
+		l, _, _, _ := startBinary(t, env)
+		bases = append(bases, "http://"+l.Addr)
+	}
+
+	t.Run("one budget across replicas", func(t *testing.T) {
+		ok := 0
+		for i := range 3 * publicBudget {
+			if code, _ := get(t, bases[i%3]+"/v1/openapi.json"); code == http.StatusOK {
+				ok++
+			}
+		}
+		// GCRA refills one request every 2 s, so a run of a few seconds may
+		// admit one or two more than the burst: ±10%.
+		if ok < publicBudget*9/10 || ok > publicBudget*11/10 {
+			t.Fatalf("%d requests admitted across 3 replicas, budget %d", ok, publicBudget)
+		}
+	})
+
+	t.Run("revocation reaches every replica", func(t *testing.T) {
+		const signup = `{"email":"replica@example.com","password":"a long and unusual passphrase 42","displayName":"Rep","organization":"Replicated"}`
+		if code, body := postJSON(t, bases[0]+"/v1/signup", "", signup); code != 201 {
+			t.Fatalf("signup: %d %s", code, body)
+		}
+		code, body := postJSON(t, bases[0]+"/v1/auth/login", "", `{"email":"replica@example.com","password":"a long and unusual passphrase 42"}`)
+		var tok struct {
+			AccessToken string `json:"accessToken"`
+		}
+		if code != 200 || json.Unmarshal([]byte(body), &tok) != nil {
+			t.Fatalf("login: %d %s", code, body)
+		}
+		for _, base := range bases[1:] {
+			if code, _ := get(t, base+"/v1/me", "Authorization", "Bearer "+tok.AccessToken); code != 200 {
+				t.Fatalf("before logout: %d", code)
+			}
+		}
+		if code, body := postJSON(t, bases[0]+"/v1/auth/logout", tok.AccessToken, ""); code != 204 {
+			t.Fatalf("logout: %d %s", code, body)
+		}
+		start := time.Now()
+		for _, base := range bases[1:] {
+			if code, _ := get(t, base+"/v1/me", "Authorization", "Bearer "+tok.AccessToken); code != 401 {
+				t.Errorf("%s after logout on replica 1: %d, want 401", base, code)
+			}
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("refusal took %v", d)
+		}
+	})
+
+	t.Run("Redis outage: local limits, then shared again", func(t *testing.T) {
+		proxy.Cut()
+		waitReady(t, bases, "degraded")
+		// Each replica now limits with its own budget of 30: not unlimited.
+		ok := 0
+		for range 2 * publicBudget {
+			if code, _ := get(t, bases[1]+"/v1/openapi.json"); code == http.StatusOK {
+				ok++
+			}
+		}
+		if ok < publicBudget*9/10 || ok > publicBudget*11/10 {
+			t.Fatalf("replica 2 admitted %d of %d during the outage, want its local budget of %d", ok, 2*publicBudget, publicBudget)
+		}
+		proxy.Restore()
+		waitReady(t, bases, "ok")
+	})
+}
+
+// waitReady polls every replica's /readyz until its status is want.
+func waitReady(t *testing.T, bases []string, want string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for _, base := range bases {
+		for {
+			code, body := get(t, base+"/readyz")
+			if code == 200 && strings.Contains(body, `"status":"`+want+`"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s/readyz: %d %s, want status %q", base, code, body, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
