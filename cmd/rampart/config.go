@@ -45,6 +45,7 @@ type Config struct {
 	DataDir           string          // RAMPART_DATA_DIR, absolute; default $XDG_DATA_HOME/rampart or $HOME/.local/share/rampart
 	AutoMigrate       bool            // RAMPART_AUTO_MIGRATE; default true in development/test, false in production
 	Pprof             bool            // RAMPART_PPROF: net/http/pprof on the ADMIN listener only
+	RefreshCookie     bool            // RAMPART_REFRESH_COOKIE: browsers on CORS origins get the refresh token as a __Host- cookie
 	LogLevel          slog.Level      // RAMPART_LOG_LEVEL: debug|info|warn|error, default info
 	ShutdownTimeout   time.Duration   // RAMPART_SHUTDOWN_TIMEOUT, default 15s, 1s..5m
 }
@@ -126,7 +127,7 @@ var knownVars = func() map[string]bool {
 		"RAMPART_ENV", "RAMPART_ADDR", "RAMPART_ADMIN_ADDR", "RAMPART_CORS_ORIGINS",
 		"RAMPART_TRUSTED_PROXIES", "RAMPART_PASSWORD_MIN_LENGTH", "RAMPART_MAX_BODY_BYTES",
 		"RAMPART_DATA_DIR", "RAMPART_AUTO_MIGRATE", "RAMPART_PPROF", "RAMPART_LOG_LEVEL",
-		"RAMPART_SHUTDOWN_TIMEOUT", "RAMPART_REDIS_PREFIX",
+		"RAMPART_SHUTDOWN_TIMEOUT", "RAMPART_REDIS_PREFIX", "RAMPART_REFRESH_COOKIE",
 	} {
 		m[name] = true
 	}
@@ -303,6 +304,15 @@ func loadConfig(environ []string) (Config, error) {
 			p.add("RAMPART_PPROF", "must be true or false")
 		} else {
 			c.Pprof = b
+		}
+	}
+
+	if v := env["RAMPART_REFRESH_COOKIE"]; v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			p.add("RAMPART_REFRESH_COOKIE", "must be true or false")
+		} else {
+			c.RefreshCookie = b
 		}
 	}
 
@@ -1017,6 +1027,7 @@ func (c Config) writeEffective(w io.Writer) {
 		{"RAMPART_DATA_DIR", c.DataDir},
 		{"RAMPART_AUTO_MIGRATE", strconv.FormatBool(c.AutoMigrate)},
 		{"RAMPART_PPROF", strconv.FormatBool(c.Pprof)},
+		{"RAMPART_REFRESH_COOKIE", strconv.FormatBool(c.RefreshCookie)},
 		{"RAMPART_LOG_LEVEL", strings.ToLower(c.LogLevel.String())},
 		{"RAMPART_SHUTDOWN_TIMEOUT", shortDuration(c.ShutdownTimeout)},
 	}...)

@@ -89,6 +89,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		Version:        buildVersion(),
 		RateLimits:     lim.http,
+		RefreshCookie:  cfg.RefreshCookie,
 		Degraded:       func() bool { return !lim.healthy() },
 	})
 	if err != nil {

@@ -26,8 +26,10 @@ type loginRequest struct {
 	TOTP     *string `json:"totp" validate:"max=64"`
 }
 
+// refreshRequest's token may be left out by a browser in cookie mode
+// (see cookie.go); every other client sends it.
 type refreshRequest struct {
-	RefreshToken string `json:"refreshToken" validate:"required,max=256"`
+	RefreshToken *string `json:"refreshToken" validate:"max=256"`
 }
 
 type updateMeRequest struct {
@@ -80,7 +82,7 @@ type tokenResponse struct {
 	AccessToken  string `json:"accessToken"`
 	TokenType    string `json:"tokenType"`
 	ExpiresIn    int    `json:"expiresIn"`
-	RefreshToken string `json:"refreshToken"`
+	RefreshToken string `json:"refreshToken,omitzero"` // absent only in cookie mode
 }
 
 func newTokenResponse(t *rampart.Tokens) tokenResponse {
@@ -153,22 +155,35 @@ func handleLogin(d handlerDeps) http.Handler {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, newTokenResponse(tokens))
+		d.cookie.writeTokens(w, r, tokens)
 	})
 }
 
 func handleRefresh(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.cookie.refused(r) {
+			writeProblem(w, r, probForbidden, "the refresh cookie is only accepted from the allowed origins", nil)
+			return
+		}
 		var in refreshRequest
 		if !decodeOrAnswer(w, r, &in) {
 			return
 		}
-		tokens, err := d.identity.Refresh(r.Context(), meta(r), in.RefreshToken)
+		token := d.cookie.refreshToken(r, in.RefreshToken)
+		if token == "" {
+			writeProblem(w, r, probValidation, "the request body has invalid fields",
+				[]FieldError{{Field: "refreshToken", Message: "is required"}})
+			return
+		}
+		tokens, err := d.identity.Refresh(r.Context(), meta(r), token)
 		if err != nil {
+			if d.cookie.applies(r) && rampart.ErrorKind(err) == rampart.KindUnauthenticated {
+				d.cookie.clear(w)
+			}
 			writeError(w, r, d.logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, newTokenResponse(tokens))
+		d.cookie.writeTokens(w, r, tokens)
 	})
 }
 
@@ -177,6 +192,9 @@ func handleLogout(d handlerDeps) http.Handler {
 		if err := d.identity.Logout(r.Context(), meta(r), principalFrom(r.Context())); err != nil {
 			writeError(w, r, d.logger, err)
 			return
+		}
+		if d.cookie.applies(r) {
+			d.cookie.clear(w)
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -246,15 +246,16 @@ func recoverPanic(logger *slog.Logger) func(http.Handler) http.Handler {
 
 // corsPolicy grants cross-origin access to the exact origins configured and
 // to nobody else. A preflight from any other origin is refused with 403
-// rather than answered with an empty 204.
-func corsPolicy(origins []string) func(http.Handler) http.Handler {
+// rather than answered with an empty 204. Credentials (cookies) are allowed
+// only in refresh-cookie mode, and then only for those exact origins.
+func corsPolicy(origins []string, credentials bool) func(http.Handler) http.Handler {
 	c := cors.New(cors.Options{
 		AllowedOrigins:   origins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
 		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-Id"},
 		ExposedHeaders:   []string{"X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"},
 		MaxAge:           600,
-		AllowCredentials: false,
+		AllowCredentials: credentials,
 	})
 	return func(next http.Handler) http.Handler {
 		granted := c.Handler(next)

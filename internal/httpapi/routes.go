@@ -74,6 +74,7 @@ type handlerDeps struct {
 	identity *rampart.Identity
 	service  *rampart.Service
 	cursors  cursorCodec
+	cookie   cookieMode
 }
 
 func newHandlerDeps(opts Options) handlerDeps {
@@ -85,7 +86,8 @@ func newHandlerDeps(opts Options) handlerDeps {
 	if opts.Identity != nil {
 		svc, _ = rampart.NewService(opts.Identity)
 	}
-	return handlerDeps{logger: opts.Logger, identity: opts.Identity, service: svc, cursors: cursorCodec{key: opts.CursorKey}}
+	return handlerDeps{logger: opts.Logger, identity: opts.Identity, service: svc, cursors: cursorCodec{key: opts.CursorKey},
+		cookie: cookieMode{enabled: opts.RefreshCookie, origins: opts.CORSOrigins, maxAge: rampart.DefaultIdentityConfig.SessionMax}}
 }
 
 // routeTable is the entire public API on one page: each route with the

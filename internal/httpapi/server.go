@@ -47,6 +47,7 @@ type Options struct {
 	Version        string
 	RateLimits     RateLimits  // per route class; a nil Limiter means no limits (some tests)
 	Degraded       func() bool // reports a configured but unreachable Redis; nil means never
+	RefreshCookie  bool        // browser clients on CORSOrigins get the refresh token as a cookie (cookie.go)
 }
 
 // NewServer returns the public HTTP handler: the route table behind the
@@ -133,7 +134,7 @@ func requireID(next http.Handler) http.Handler {
 func chain(opts Options, m *metrics, mux *http.ServeMux) http.Handler {
 	h := serveRoutes(mux)
 	h = limitBody(opts.MaxBodyBytes)(h)
-	h = corsPolicy(opts.CORSOrigins)(h)
+	h = corsPolicy(opts.CORSOrigins, opts.RefreshCookie)(h)
 	h = recoverPanic(opts.Logger)(h)
 	h = securityHeaders(h)
 	h = observe(opts.Logger, m, clientIPResolver{trusted: opts.TrustedProxies})(h)
