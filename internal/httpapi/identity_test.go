@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/base32"
+	"encoding/base64"
 	"net/http"
 	"slices"
 	"strings"
@@ -401,5 +402,39 @@ func TestTOTP(t *testing.T) {
 	}
 	if r := login(""); r.Code != 200 {
 		t.Errorf("after disable: %d", r.Code)
+	}
+}
+
+// TestForgedAccessTokensAreRefused sends forgeries through the whole server
+// (the token package tests each check in detail): an unsigned token with
+// the claims of a real one, a real token with its payload changed, and a
+// real token whose signature is cut.
+func TestForgedAccessTokensAreRefused(t *testing.T) {
+	a := newTestApp(t)
+	a.signup("forge@example.com")
+	tok := a.login("forge@example.com", testPassword).AccessToken
+	parts := strings.Split(tok, ".")
+	b64 := base64.RawURLEncoding
+	payload, err := b64.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := strings.Replace(string(payload), `"role":"admin"`, `"role":"owner"`, 1)
+	forgeries := map[string]string{
+		"alg none":          b64.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt"}`)) + "." + parts[1] + ".",
+		"payload edited":    parts[0] + "." + b64.EncodeToString([]byte(admin)) + "." + parts[2],
+		"signature cut":     parts[0] + "." + parts[1] + "." + parts[2][:10],
+		"embedded jwk":      b64.EncodeToString([]byte(`{"alg":"EdDSA","typ":"at+jwt","jwk":{"kty":"OKP"}}`)) + "." + parts[1] + "." + parts[2],
+		"not a jwt at all":  "garbage",
+		"api key lookalike": "rk_00000000000000000000000000000000_aaaa",
+	}
+	for name, forged := range forgeries {
+		r := a.do("GET", "/v1/me", forged, nil)
+		if r.Code != 401 || !strings.HasPrefix(r.Header().Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s: %d %s", name, r.Code, r.Body)
+		}
+	}
+	if r := a.do("GET", "/v1/me", tok, nil); r.Code != 200 {
+		t.Fatalf("the genuine token: %d", r.Code)
 	}
 }
