@@ -15,8 +15,13 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"example.com/rampart/internal/rampart"
-	"example.com/rampart/internal/seal"
 )
+
+// Sealer encrypts private keys at rest (package seal, under the master key).
+type Sealer interface {
+	Seal(plaintext, additionalData []byte) ([]byte, error)
+	Open(sealed, additionalData []byte) ([]byte, error)
+}
 
 // Store is the part of rampart.Store that keeps signing keys.
 type Store interface {
@@ -31,7 +36,7 @@ type Store interface {
 // Refresh every RefreshEvery.
 type Manager struct {
 	store Store
-	box   *seal.Box
+	box   Sealer
 	cfg   Config
 
 	// keys is replaced whole on every load, so Issue and Verify read it
@@ -60,7 +65,7 @@ type verifyKey struct {
 }
 
 // New returns a Manager. It does not touch the store; call Load.
-func New(store Store, box *seal.Box, cfg Config) (*Manager, error) {
+func New(store Store, box Sealer, cfg Config) (*Manager, error) {
 	switch {
 	case store == nil || box == nil:
 		return nil, errors.New("token: a store and a seal box are required")
