@@ -233,13 +233,8 @@ type Tokens struct {
 // KindRateLimited, so the throttle is no oracle.
 func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (*Tokens, error) {
 	account := EmailKey(in.Email)
-	wait, err := s.throttle.Allow(ctx, account, meta.SourceIP)
-	if err != nil {
+	if err := s.throttled(ctx, account, meta.SourceIP); err != nil {
 		return nil, err
-	}
-	if wait > 0 {
-		return nil, &Error{Kind: KindRateLimited, Code: "login-throttled",
-			Message: "too many failed sign-in attempts; try again later", RetryAfter: wait}
 	}
 
 	user, err := s.store.FindUserByEmail(ctx, in.Email)
@@ -284,6 +279,19 @@ func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (
 		return nil, err
 	}
 	return tokens, nil
+}
+
+// throttled refuses an attempt while the account's delay lasts.
+func (s *Identity) throttled(ctx context.Context, account, sourceIP string) error {
+	wait, err := s.throttle.Allow(ctx, account, sourceIP)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return &Error{Kind: KindRateLimited, Code: "login-throttled",
+			Message: "too many failed sign-in attempts; try again later", RetryAfter: wait}
+	}
+	return nil
 }
 
 // loginFailed counts a failure and records it; it returns the generic error.
@@ -503,6 +511,24 @@ func (s *Identity) UpdateMe(ctx context.Context, p Principal, displayName string
 	})
 }
 
+// reauthenticate checks a signed-in user's password again before a
+// sensitive change. It shares the sign-in throttle: a wrong password here
+// counts as a failed sign-in, and a throttled account is refused.
+func (s *Identity) reauthenticate(ctx context.Context, meta RequestMeta, user *User, password string) error {
+	account := EmailKey(user.Email)
+	if err := s.throttled(ctx, account, meta.SourceIP); err != nil {
+		return err
+	}
+	ok, _, err := s.hasher.Verify(ctx, password, user.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.loginFailed(ctx, meta, account, user)
+	}
+	return nil
+}
+
 // ChangePassword replaces the principal's password after checking the
 // current one, and revokes every other session (PWD-07). A wrong current
 // password counts as a failed sign-in.
@@ -511,20 +537,8 @@ func (s *Identity) ChangePassword(ctx context.Context, meta RequestMeta, p Princ
 	if err != nil {
 		return err
 	}
-	account := EmailKey(user.Email)
-	wait, err := s.throttle.Allow(ctx, account, meta.SourceIP)
-	if err != nil {
+	if err := s.reauthenticate(ctx, meta, user, current); err != nil {
 		return err
-	}
-	if wait > 0 {
-		return &Error{Kind: KindRateLimited, Code: "login-throttled", Message: "too many failed attempts; try again later", RetryAfter: wait}
-	}
-	ok, _, err := s.hasher.Verify(ctx, current, user.PasswordHash)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return s.loginFailed(ctx, meta, account, user)
 	}
 	if err := s.checkPassword("newPassword", next, user.Email, user.DisplayName); err != nil {
 		return err
@@ -645,24 +659,12 @@ func (s *Identity) DisableTOTP(ctx context.Context, meta RequestMeta, p Principa
 	if !user.MFA.Enabled {
 		return &Error{Kind: KindConflict, Code: "mfa-not-enabled", Message: "TOTP is not enabled"}
 	}
-	account := EmailKey(user.Email)
-	wait, err := s.throttle.Allow(ctx, account, meta.SourceIP)
-	if err != nil {
+	if err := s.reauthenticate(ctx, meta, user, password); err != nil {
 		return err
-	}
-	if wait > 0 {
-		return &Error{Kind: KindRateLimited, Code: "login-throttled", Message: "too many failed attempts; try again later", RetryAfter: wait}
-	}
-	ok, _, err := s.hasher.Verify(ctx, password, user.PasswordHash)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return s.loginFailed(ctx, meta, account, user)
 	}
 	if err := s.checkSecondFactor(ctx, user, code); err != nil {
 		if errors.Is(err, errInvalidCredentials) {
-			return s.loginFailed(ctx, meta, account, user)
+			return s.loginFailed(ctx, meta, EmailKey(user.Email), user)
 		}
 		return err
 	}
