@@ -56,6 +56,10 @@ type keySet struct {
 	kid    string      // of the active key
 	keys   []verifyKey // newest first, as the store lists them
 	byKID  map[string]verifyKey
+	// verified remembers tokens this key set verified. It belongs to the
+	// set, so any change of keys (a rotation, an emergency revocation)
+	// forgets every verdict reached with the old keys.
+	verified verifiedCache
 }
 
 type verifyKey struct {

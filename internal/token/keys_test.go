@@ -396,6 +396,10 @@ func TestRevoke(t *testing.T) {
 	now := e.clock.Now()
 	tok := issue(t, e.m, now)
 	kid := kidOf(t, tok)
+	// Verified once, so remembered: revocation must forget that verdict.
+	if _, err := e.m.Verify(t.Context(), tok, now); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := e.m.Revoke(t.Context(), kid, now); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -156,12 +157,67 @@ func (m *Manager) Issue(c Claims) (string, error) {
 // A kid that none of our keys has makes Verify reload the keys from the
 // store (at most once per ReloadEvery), so that a key just rotated in by
 // another replica is found; ctx bounds that reload.
+//
+// A token verified once is remembered until it expires (see
+// verifiedCache): verifying the signature is most of the cost of an
+// authenticated request, and a token's verdict cannot change while the keys
+// do not. Revocation is not the token's business: the session behind it is
+// checked on every request by the caller.
 func (m *Manager) Verify(ctx context.Context, token string, now time.Time) (Claims, error) {
+	set := m.keys.Load()
+	if c, ok := set.verified.get(token, now); ok {
+		return c, nil
+	}
 	c, err := m.verify(ctx, token, now)
 	if err != nil {
 		return Claims{}, invalid(err)
 	}
+	set.verified.put(token, c, now)
 	return c, nil
+}
+
+// maxVerified bounds the verified-token cache: about 1 KiB a token, so a
+// few MiB at most.
+const maxVerified = 10_000
+
+// verifiedCache maps tokens (the full compact string, so only an identical
+// token hits) to their claims.
+type verifiedCache struct {
+	mu     sync.RWMutex
+	claims map[string]Claims
+}
+
+// get returns the claims of a token verified before whose lifetime covers
+// now, with the same leeway as verification on both ends.
+func (v *verifiedCache) get(token string, now time.Time) (Claims, bool) {
+	v.mu.RLock()
+	c, ok := v.claims[token]
+	v.mu.RUnlock()
+	if !ok || !now.Before(c.Expiry.Add(Leeway)) || now.Before(c.IssuedAt.Add(-Leeway)) {
+		return Claims{}, false
+	}
+	return c, true
+}
+
+// put remembers a verified token. When full it drops expired tokens, and if
+// none had expired, everything: the cache is an optimisation, never state.
+func (v *verifiedCache) put(token string, c Claims, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.claims == nil {
+		v.claims = make(map[string]Claims)
+	}
+	if len(v.claims) >= maxVerified {
+		for t, old := range v.claims {
+			if !now.Before(old.Expiry.Add(Leeway)) {
+				delete(v.claims, t)
+			}
+		}
+		if len(v.claims) >= maxVerified {
+			clear(v.claims)
+		}
+	}
+	v.claims[token] = c
 }
 
 func (m *Manager) verify(ctx context.Context, token string, now time.Time) (Claims, error) {
