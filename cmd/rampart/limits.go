@@ -30,7 +30,8 @@ const (
 type limits struct {
 	http     httpapi.RateLimits
 	throttle rampart.LoginThrottle
-	healthy  func() bool // false while Redis is configured but down
+	healthy  func() bool   // false while Redis is configured but down
+	redis    *redis.Client // nil without Redis
 	close    func() error
 }
 
@@ -62,6 +63,7 @@ func buildLimits(cfg Config, logger *slog.Logger) (*limits, error) {
 		http:     httpapi.RateLimits{Limiter: shared, Budgets: budgets},
 		throttle: sharedThrottle,
 		healthy:  shared.Healthy,
+		redis:    client,
 		close:    client.Close,
 	}, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"example.com/rampart/internal/httpapi"
 	"example.com/rampart/internal/logging"
+	"example.com/rampart/internal/sessioncache"
 	"example.com/rampart/internal/token"
 )
 
@@ -67,7 +68,16 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	defer lim.close()
 	go probeRedis(ctx, lim)
 
-	parts, err := buildIdentity(ctx, cfg, st, lim.throttle)
+	// Authenticated requests read their session through a short-lived
+	// cache; revocations reach the other replicas through Redis.
+	sessions := sessioncache.New(st, nil, nil)
+	if lim.redis != nil {
+		bus := sessioncache.NewRedisBus(lim.redis, cfg.RedisPrefix+"revocations")
+		sessions = sessioncache.New(st, bus, nil)
+		go bus.Listen(ctx, sessions, logger)
+	}
+
+	parts, err := buildIdentity(ctx, cfg, sessions, lim.throttle)
 	if err != nil {
 		logger.Error("identity", slog.String("error", err.Error()))
 		return errReported

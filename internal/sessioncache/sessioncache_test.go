@@ -1,0 +1,142 @@
+package sessioncache
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/sqlite"
+	"example.com/rampart/internal/testutil"
+)
+
+// countingStore counts the GetSession calls that reach the database.
+type countingStore struct {
+	rampart.Store
+	reads atomic.Int64
+}
+
+func (c *countingStore) GetSession(ctx context.Context, tenantID, id string) (*rampart.Session, error) {
+	c.reads.Add(1)
+	return c.Store.GetSession(ctx, tenantID, id)
+}
+
+type clock struct{ t atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Unix(0, c.t.Load()) }
+func (c *clock) advance(d time.Duration) { c.t.Add(int64(d)) }
+
+// fixture is a database with one user and two sessions.
+func fixture(t *testing.T) (*countingStore, *rampart.Session, *rampart.Session) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "T", CreatedAt: now}
+	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com",
+		DisplayName: "A", Role: rampart.RoleAdmin, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateTenant(ctx, tenant, admin); err != nil {
+		t.Fatal(err)
+	}
+	var sessions []*rampart.Session
+	for i := range 2 {
+		s := &rampart.Session{ID: rampart.NewID(), TenantID: tenant.ID, UserID: admin.ID, TokenHash: []byte{byte(i), 1, 2, 3},
+			CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+		if err := st.CreateSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		sessions = append(sessions, s)
+	}
+	return &countingStore{Store: st}, sessions[0], sessions[1]
+}
+
+func TestCachedUntilTTL(t *testing.T) {
+	db, s1, _ := fixture(t)
+	c := &clock{}
+	c.t.Store(time.Now().UnixNano())
+	cache := New(db, nil, c.now)
+	for range 5 {
+		if _, err := cache.GetSession(t.Context(), s1.TenantID, s1.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := db.reads.Load(); n != 1 {
+		t.Fatalf("%d database reads for 5 lookups within the TTL, want 1", n)
+	}
+	c.advance(TTL)
+	cache.GetSession(t.Context(), s1.TenantID, s1.ID)
+	if n := db.reads.Load(); n != 2 {
+		t.Fatalf("%d reads after the TTL, want 2", n)
+	}
+	if _, err := cache.GetSession(t.Context(), "other-tenant", s1.ID); rampart.ErrorKind(err) != rampart.KindNotFound {
+		t.Errorf("another tenant's lookup: %v, want NotFound (the cache is keyed by tenant too)", err)
+	}
+}
+
+func TestRevocationIsSeenOnTheNextRead(t *testing.T) {
+	db, s1, s2 := fixture(t)
+	cache := New(db, nil, nil)
+	ctx := t.Context()
+	cache.GetSession(ctx, s1.TenantID, s1.ID)
+	cache.GetSession(ctx, s2.TenantID, s2.ID)
+
+	if _, err := cache.UpdateSession(ctx, s1.TenantID, s1.ID, func(s *rampart.Session) error {
+		s.RevokedAt, s.RevokedReason = time.Now(), "logout"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cache.GetSession(ctx, s1.TenantID, s1.ID); got.RevokedAt.IsZero() {
+		t.Fatal("a revoked session came back live from the cache")
+	}
+	if err := cache.RevokeUserSessions(ctx, s2.TenantID, s2.UserID, "", time.Now(), "password changed"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cache.GetSession(ctx, s2.TenantID, s2.ID); got.RevokedAt.IsZero() {
+		t.Fatal("a session revoked with its user's came back live from the cache")
+	}
+}
+
+func TestRevocationCrossesReplicasThroughRedis(t *testing.T) {
+	client, prefix := testutil.Redis(t)
+	db, s1, _ := fixture(t)
+	bus := NewRedisBus(client, prefix+"revocations")
+	replica1, replica2 := New(db, bus, nil), New(db, bus, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go bus.Listen(ctx, replica2, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	time.Sleep(100 * time.Millisecond) // let the subscription start
+
+	replica2.GetSession(ctx, s1.TenantID, s1.ID) // cached live on replica 2
+	if _, err := replica1.UpdateSession(ctx, s1.TenantID, s1.ID, func(s *rampart.Session) error {
+		s.RevokedAt = time.Now()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(TTL / 2) // well inside the TTL: the message, not expiry, did it
+	for {
+		got, err := replica2.GetSession(ctx, s1.TenantID, s1.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.RevokedAt.IsZero() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("replica 2 still serves the revoked session from its cache")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
