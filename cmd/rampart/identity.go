@@ -47,10 +47,12 @@ func buildIdentity(ctx context.Context, cfg Config, st rampart.Store, loginThrot
 	if err != nil {
 		return nil, err
 	}
-	// The hasher runs at most one argon2id per CPU and lets a short queue
-	// wait; beyond it, logins are refused at once with 503 + Retry-After
-	// rather than piling up 19 MiB each.
-	hasher, err := password.New(password.DefaultParams, runtime.NumCPU(), 16*runtime.NumCPU())
+	// The hasher runs at most one argon2id per usable CPU and lets a short
+	// queue wait; beyond it, logins are refused at once with 503 +
+	// Retry-After rather than piling up 19 MiB each. GOMAXPROCS, not
+	// NumCPU: in a container with a CPU quota the runtime sets GOMAXPROCS to
+	// the quota, while NumCPU counts the host's cores.
+	hasher, err := password.New(password.DefaultParams, runtime.GOMAXPROCS(0), 16*runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, err
 	}
