@@ -19,12 +19,7 @@ var errChainBroken = errors.New("an audit chain is broken")
 // hash) to compare against a copy kept outside the database, or the first
 // event that does not verify.
 func auditlogVerify(ctx context.Context, environ []string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(environ)
-	if err != nil {
-		fmt.Fprintf(stderr, "rampart: configuration refused:\n%v\n", err)
-		return errReported
-	}
-	st, err := openStore(ctx, cfg)
+	_, st, err := configuredStore(ctx, environ, stderr)
 	if err != nil {
 		return err
 	}

@@ -16,21 +16,16 @@ import (
 // nobody is logged out. Running replicas pick the new key up within
 // token.RefreshEvery.
 func keysRotate(ctx context.Context, environ []string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(environ)
+	cfg, st, err := configuredStore(ctx, environ, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "rampart: configuration refused:\n%v\n", err)
-		return errReported
+		return err
 	}
+	defer st.Close()
 	if cfg.Env == "development" {
 		if _, err := ensureDevMasterKey(&cfg); err != nil {
 			return err
 		}
 	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	if current, latest, err := st.SchemaStatus(ctx); err != nil {
 		return err
 	} else if current != latest {

@@ -66,14 +66,21 @@ func prepareSchema(ctx context.Context, cfg Config, st store, logger *slog.Logge
 	return nil
 }
 
-// migrate is `rampart migrate up` (apply) and `rampart migrate status`.
-func migrate(ctx context.Context, environ []string, stdout, stderr io.Writer, apply bool) error {
+// configuredStore loads the configuration and opens its store, for the
+// operator commands. A refused configuration is reported on stderr.
+func configuredStore(ctx context.Context, environ []string, stderr io.Writer) (Config, store, error) {
 	cfg, err := loadConfig(environ)
 	if err != nil {
 		fmt.Fprintf(stderr, "rampart: configuration refused:\n%v\n", err)
-		return errReported
+		return cfg, nil, errReported
 	}
 	st, err := openStore(ctx, cfg)
+	return cfg, st, err
+}
+
+// migrate is `rampart migrate up` (apply) and `rampart migrate status`.
+func migrate(ctx context.Context, environ []string, stdout, stderr io.Writer, apply bool) error {
+	_, st, err := configuredStore(ctx, environ, stderr)
 	if err != nil {
 		return err
 	}
