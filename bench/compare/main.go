@@ -759,6 +759,9 @@ func measure(ctx context.Context, o options, all map[string]*server, s *server, 
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	s1, p1, m1 := procTicks(s.pid()), pgTicks(), machineBusy()
+	if ctx.Err() != nil {
+		return result{}, fmt.Errorf("stopped during %s %s: %w", s.name, test, context.Cause(ctx))
+	}
 	if err != nil {
 		return result{}, fmt.Errorf("wrk %s %s: %v: %s", s.name, test, err, tail(out.Bytes(), 1000))
 	}
