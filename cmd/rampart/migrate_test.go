@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,16 +14,7 @@ import (
 // separate loopback listeners, no pprof, no CORS, info logging.
 func productionEnviron(t *testing.T, extra ...string) []string {
 	t.Helper()
-	dir := t.TempDir()
-	env := []string{
-		"RAMPART_ENV=production",
-		"RAMPART_ADDR=127.0.0.1:0",
-		"RAMPART_ADMIN_ADDR=127.0.0.1:0",
-		"RAMPART_DATA_DIR=" + dir,
-		"RAMPART_DATABASE_URL=sqlite:" + filepath.Join(dir, "rampart.db"),
-		"RAMPART_MASTER_KEY=" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
-	}
-	return append(env, extra...)
+	return environFor(t, "production", extra...)
 }
 
 // migrateCmd runs `rampart migrate <sub>` in-process and parses its

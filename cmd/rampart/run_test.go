@@ -43,9 +43,15 @@ func (s *syncBuffer) String() string {
 // the kernel, with its own data directory and SQLite file.
 func testEnviron(t *testing.T, extra ...string) []string {
 	t.Helper()
+	return environFor(t, "test", extra...)
+}
+
+// environFor is testEnviron for any RAMPART_ENV.
+func environFor(t *testing.T, rampartEnv string, extra ...string) []string {
+	t.Helper()
 	dir := t.TempDir()
 	env := []string{
-		"RAMPART_ENV=test",
+		"RAMPART_ENV=" + rampartEnv,
 		"RAMPART_ADDR=127.0.0.1:0",
 		"RAMPART_ADMIN_ADDR=127.0.0.1:0",
 		"RAMPART_DATA_DIR=" + dir,
