@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"example.com/rampart/internal/password"
 )
 
 // Config is the effective configuration. See api.md, "Configuration".
@@ -39,6 +41,7 @@ type Config struct {
 	CORSOrigins       []string        // RAMPART_CORS_ORIGINS: exact origins scheme://host[:port]
 	TrustedProxies    []netip.Prefix  // RAMPART_TRUSTED_PROXIES: CIDRs; a bare IP means /32 or /128
 	PasswordMinLength int             // RAMPART_PASSWORD_MIN_LENGTH, default 15, 8..128
+	Argon2            password.Params // RAMPART_ARGON2_MEMORY (KiB) and RAMPART_ARGON2_TIME; never below password.DefaultParams
 	Rates             map[string]Rate // keyed by route class: "AUTH", "SIGNUP", "API", "PUBLIC" (RAMPART_RATE_<CLASS>)
 	MaxBodyBytes      int64           // RAMPART_MAX_BODY_BYTES, default 100 KiB, 1 KiB..10 MiB
 	MasterKey         Secret          // RAMPART_MASTER_KEY(_FILE): base64 of 32 random bytes; see decodeMasterKey
@@ -128,6 +131,7 @@ var knownVars = func() map[string]bool {
 		"RAMPART_TRUSTED_PROXIES", "RAMPART_PASSWORD_MIN_LENGTH", "RAMPART_MAX_BODY_BYTES",
 		"RAMPART_DATA_DIR", "RAMPART_AUTO_MIGRATE", "RAMPART_PPROF", "RAMPART_LOG_LEVEL",
 		"RAMPART_SHUTDOWN_TIMEOUT", "RAMPART_REDIS_PREFIX", "RAMPART_REFRESH_COOKIE",
+		"RAMPART_ARGON2_MEMORY", "RAMPART_ARGON2_TIME",
 	} {
 		m[name] = true
 	}
@@ -177,6 +181,7 @@ func loadConfig(environ []string) (Config, error) {
 		AdminAddr:         "127.0.0.1:9090",
 		DatabaseURL:       defaultDatabaseURL,
 		PasswordMinLength: 15,
+		Argon2:            password.DefaultParams,
 		Rates:             map[string]Rate{},
 		MaxBodyBytes:      100 << 10,
 		LogLevel:          slog.LevelInfo,
@@ -254,6 +259,26 @@ func loadConfig(environ []string) (Config, error) {
 			p.add("RAMPART_PASSWORD_MIN_LENGTH", "must be a whole number from 8 to 128")
 		} else {
 			c.PasswordMinLength = n
+		}
+	}
+
+	// Only raising the cost is possible: Params.Validate refuses anything
+	// below OWASP's m=19456 KiB, t=2 (PWD-05). The ceilings keep one login
+	// from taking more than ~256 MiB or ~16 passes.
+	if v := env["RAMPART_ARGON2_MEMORY"]; v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < uint64(password.DefaultParams.Memory) || n > 256<<10 {
+			p.add("RAMPART_ARGON2_MEMORY", "must be a whole number of KiB from 19456 to 262144")
+		} else {
+			c.Argon2.Memory = uint32(n)
+		}
+	}
+	if v := env["RAMPART_ARGON2_TIME"]; v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n < uint64(password.DefaultParams.Time) || n > 16 {
+			p.add("RAMPART_ARGON2_TIME", "must be a whole number of passes from 2 to 16")
+		} else {
+			c.Argon2.Time = uint32(n)
 		}
 	}
 
@@ -1017,6 +1042,8 @@ func (c Config) writeEffective(w io.Writer) {
 		{"RAMPART_CORS_ORIGINS", strings.Join(c.CORSOrigins, ",")},
 		{"RAMPART_TRUSTED_PROXIES", strings.Join(proxies, ",")},
 		{"RAMPART_PASSWORD_MIN_LENGTH", strconv.Itoa(c.PasswordMinLength)},
+		{"RAMPART_ARGON2_MEMORY", strconv.FormatUint(uint64(c.Argon2.Memory), 10)},
+		{"RAMPART_ARGON2_TIME", strconv.FormatUint(uint64(c.Argon2.Time), 10)},
 	}
 	for _, rc := range rateClasses {
 		lines = append(lines, struct{ name, value string }{"RAMPART_RATE_" + rc.Class, c.Rates[rc.Class].String()})

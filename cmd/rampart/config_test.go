@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"example.com/rampart/internal/password"
 )
 
 // Canary secret values: none of them may ever appear in an error, in
@@ -86,6 +88,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		DatabaseURL:       "sqlite:rampart.db",
 		RedisPrefix:       "rampart:",
 		PasswordMinLength: 15,
+		Argon2:            password.Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32},
 		Rates: map[string]Rate{
 			"AUTH":   {10, time.Minute},
 			"SIGNUP": {5, time.Hour},
@@ -146,6 +149,8 @@ func TestLoadConfigValidValues(t *testing.T) {
 		"RAMPART_CORS_ORIGINS= https://app.example.com , http://localhost:3000,",
 		"RAMPART_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.7 ,2001:db8::1",
 		"RAMPART_PASSWORD_MIN_LENGTH=8",
+		"RAMPART_ARGON2_MEMORY=47104",
+		"RAMPART_ARGON2_TIME=3",
 		"RAMPART_RATE_AUTH=3/30s",
 		"RAMPART_RATE_API=1000/1h",
 		"RAMPART_MAX_BODY_BYTES=1024",
@@ -173,6 +178,7 @@ func TestLoadConfigValidValues(t *testing.T) {
 			netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("2001:db8::1/128"),
 		}},
 		{"PasswordMinLength", c.PasswordMinLength, 8},
+		{"Argon2", c.Argon2, password.Params{Memory: 47104, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}},
 		{"Rates[AUTH]", c.Rates["AUTH"], Rate{3, 30 * time.Second}},
 		{"Rates[API]", c.Rates["API"], Rate{1000, time.Hour}},
 		{"Rates[SIGNUP]", c.Rates["SIGNUP"], Rate{5, time.Hour}},
@@ -237,6 +243,11 @@ func TestLoadConfigInvalidValues(t *testing.T) {
 		{"RAMPART_PASSWORD_MIN_LENGTH", "7"},
 		{"RAMPART_PASSWORD_MIN_LENGTH", "129"},
 		{"RAMPART_PASSWORD_MIN_LENGTH", "fifteen"},
+		{"RAMPART_ARGON2_MEMORY", "19455"}, // weaker than OWASP's floor
+		{"RAMPART_ARGON2_MEMORY", "262145"},
+		{"RAMPART_ARGON2_MEMORY", "19MiB"},
+		{"RAMPART_ARGON2_TIME", "1"},
+		{"RAMPART_ARGON2_TIME", "17"},
 		{"RAMPART_RATE_AUTH", "0/2m"},
 		{"RAMPART_RATE_SIGNUP", "10"},
 		{"RAMPART_RATE_API", "10/0s"},

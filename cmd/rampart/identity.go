@@ -52,7 +52,7 @@ func buildIdentity(ctx context.Context, cfg Config, st rampart.Store, loginThrot
 	// Retry-After rather than piling up 19 MiB each. GOMAXPROCS, not
 	// NumCPU: in a container with a CPU quota the runtime sets GOMAXPROCS to
 	// the quota, while NumCPU counts the host's cores.
-	hasher, err := password.New(password.DefaultParams, runtime.GOMAXPROCS(0), 16*runtime.GOMAXPROCS(0))
+	hasher, err := password.New(cfg.Argon2, runtime.GOMAXPROCS(0), 16*runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, err
 	}

@@ -7,9 +7,12 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +21,7 @@ import (
 
 	"example.com/rampart/internal/httpapi"
 	"example.com/rampart/internal/logging"
+	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/sessioncache"
 	"example.com/rampart/internal/token"
 )
@@ -82,6 +86,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		logger.Error("identity", slog.String("error", err.Error()))
 		return errReported
 	}
+	setMemoryLimit(cfg.Argon2, logger)
 	// Another replica may rotate the signing keys; pick them up.
 	go refreshKeys(ctx, parts, logger)
 
@@ -146,6 +151,24 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// memoryLimitBase is what the process needs besides argon2id work memory.
+const memoryLimitBase = 48 << 20
+
+// setMemoryLimit caps the Go runtime's memory, unless the operator set
+// GOMEMLIMIT, at the argon2id work memory (one reused buffer per hash slot,
+// see identity.go) plus memoryLimitBase. Without a limit, GOGC=100 lets
+// garbage grow as large as the live heap, which those buffers dominate:
+// ~123 MiB RSS under a 500-client login flood on 2 CPUs instead of ~102
+// (bench/RESULTS.md).
+func setMemoryLimit(p password.Params, logger *slog.Logger) {
+	if debug.SetMemoryLimit(-1) != math.MaxInt64 {
+		return // GOMEMLIMIT is set
+	}
+	limit := int64(runtime.GOMAXPROCS(0))*int64(p.Memory)<<10 + memoryLimitBase
+	debug.SetMemoryLimit(limit)
+	logger.Info("memory limit", slog.Int64("bytes", limit))
 }
 
 func newHTTPServer(h http.Handler, errorLog *log.Logger) *http.Server {
