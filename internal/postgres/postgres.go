@@ -12,6 +12,8 @@ import (
 	"context"
 	"embed"
 	"io/fs"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,13 +59,16 @@ var _ rampart.Store = (*Store)(nil)
 // starts is not fatal. Call Ping to check the database.
 //
 // The pool size and connection lifetimes follow the pgxpool parameters in
-// url (pool_max_conns and so on; by default at most max(4, NumCPU)
+// url (pool_max_conns and so on; by default at most defaultMaxConns
 // connections). A connect_timeout, statement_timeout or
 // idle_in_transaction_session_timeout in url overrides the defaults above.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, rampart.WrapError(rampart.KindInvalid, err, "postgres: the database URL is not valid")
+	}
+	if !strings.Contains(url, "pool_max_conns=") {
+		cfg.MaxConns = defaultMaxConns()
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
@@ -92,6 +97,15 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	return &Store{pool: pool, migration: migration}, nil
 }
+
+// defaultMaxConns is the pool size when the URL does not set
+// pool_max_conns. A commit waits on PostgreSQL's WAL flush, not on this
+// process's CPU, and only the commits in flight together share one flush:
+// pgxpool's own default, max(4, NumCPU), held POST /v1/orders to about
+// 5.5k/s on 2 cores, where 16 connections gave 8-9.5k/s
+// (bench/RESULTS.md). Replicas × this must stay under the server's
+// max_connections (100 by default); set pool_max_conns otherwise.
+func defaultMaxConns() int32 { return int32(max(16, 4*runtime.GOMAXPROCS(0))) }
 
 // Close closes every connection of the pool.
 func (s *Store) Close() error {
