@@ -110,6 +110,8 @@ func (h busyAsUnavailable) Verify(ctx context.Context, pw, encoded string) (bool
 	return ok, rehash, busy(err)
 }
 
+func (h busyAsUnavailable) Busy() error { return busy(h.Hasher.Busy()) }
+
 func (h busyAsUnavailable) VerifyDummy(ctx context.Context, pw string) error {
 	return busy(h.Hasher.VerifyDummy(ctx, pw))
 }

@@ -224,6 +224,17 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	return err
 }
 
+// Busy returns the *BusyError a hash would get now because every slot is
+// taken and the queue is full, or nil. It reserves nothing, so a caller that
+// gets nil may still be refused by Hash or Verify; it lets a caller refuse
+// before doing work that only a hash would use.
+func (h *Hasher) Busy() error {
+	if len(h.slots) == cap(h.slots) && h.queued.Load() >= h.maxQueue {
+		return &BusyError{RetryAfter: h.retryAfter()}
+	}
+	return nil
+}
+
 // Stats returns the current load.
 func (h *Hasher) Stats() Stats {
 	return Stats{Running: int(h.running.Load()), Queued: int(h.queued.Load())}

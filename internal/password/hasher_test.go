@@ -361,8 +361,14 @@ func TestBusy(t *testing.T) {
 	go hash()
 	waitStats(t, h, Stats{Running: 1, Queued: 0})
 	go hash()
+	if err := h.Busy(); err != nil {
+		t.Errorf("Busy with a queue place left: %v, want nil", err)
+	}
 	go hash()
 	waitStats(t, h, Stats{Running: 1, Queued: 2})
+	if err := h.Busy(); !errors.Is(err, ErrBusy) {
+		t.Errorf("Busy with the queue full: %v, want ErrBusy", err)
+	}
 
 	for _, call := range []func() error{
 		func() error { _, err := h.Hash(ctx, "another password"); return err },

@@ -26,6 +26,9 @@ type PasswordHasher interface {
 	// VerifyDummy does the work of a verification that fails, so that an
 	// unknown account costs as much as a wrong password.
 	VerifyDummy(ctx context.Context, password string) error
+	// Busy returns the overload error that a hash would get now, or nil.
+	// It reserves nothing: after nil, the hash itself may still be refused.
+	Busy() error
 }
 
 // PasswordPolicy says whether a new password is acceptable; its error
@@ -232,6 +235,13 @@ type Tokens struct {
 // While an account is throttled even the right password gets
 // KindRateLimited, so the throttle is no oracle.
 func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (*Tokens, error) {
+	// Under a flood most attempts are refused for want of a hash slot;
+	// refuse them before the throttle and the account lookup, whose work
+	// would be wasted. Nothing here depends on the account, so a known and
+	// an unknown email are still answered alike.
+	if err := s.hasher.Busy(); err != nil {
+		return nil, err
+	}
 	account := EmailKey(in.Email)
 	if err := s.throttled(ctx, account, meta.SourceIP); err != nil {
 		return nil, err
