@@ -60,6 +60,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Targets from issue 5, as ratios from the same run.
@@ -89,7 +90,7 @@ type options struct {
 	profile                   string
 	mdOut                     string
 	strict                    bool
-	serveBare                 string
+	serveBare, barePG         string
 	rampartEnv                []string
 	rampartPool               int
 }
@@ -124,8 +125,9 @@ func parseFlags() options {
 		o.rampartEnv = append(o.rampartEnv, v)
 		return nil
 	})
-	flag.IntVar(&o.rampartPool, "rampart-pool", 0, "pgxpool pool_max_conns for Rampart (0: its default, max(4, NumCPU)); for experiments")
+	flag.IntVar(&o.rampartPool, "rampart-pool", 0, "pgxpool pool_max_conns for Rampart (0: its default, max(16, 4 × GOMAXPROCS)); for experiments")
 	flag.StringVar(&o.serveBare, "serve-bare", "", "internal: serve the bare net/http handler on this loopback address")
+	flag.StringVar(&o.barePG, "bare-pg", "", "internal: the database the bare handler's GET /v1/orders/{id} reads")
 	flag.Parse()
 	o.tests = splitList(tests)
 	o.targets = splitList(targets)
@@ -177,7 +179,7 @@ func splitList(s string) []string {
 func main() {
 	o := parseFlags()
 	if o.serveBare != "" {
-		serveBare(o.serveBare)
+		serveBare(o.serveBare, o.barePG)
 		return
 	}
 	// Everything ends within this: per run a quiet wait, warm-up, the run
@@ -198,10 +200,15 @@ func main() {
 	}
 }
 
-// serveBare is the GET /healthz floor: plain net/http, one route, the same
-// body and headers as Rampart's handler, no middleware, no logging. It is
-// the same code as go-limits' barehttp.
-func serveBare(addr string) {
+// serveBare is the floor: plain net/http, no middleware, no logging.
+// GET /healthz has the same body and headers as Rampart's handler (the same
+// code as go-limits' barehttp). GET /v1/orders/{id} does the least any Go
+// server must do for that route on PostgreSQL: one pgx point read of the
+// order (Rampart's table, row and pool size), JSON out. No authentication,
+// authorization, deadline, headers or log: what is left when all of that
+// costs nothing, so that Rampart ÷ floor shows what they cost, and floor ÷
+// reference what the targets leave for them.
+func serveBare(addr, pgURL string) {
 	body := []byte(`{"status":"ok"}`)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -211,6 +218,48 @@ func serveBare(addr string) {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
 	})
+	if pgURL != "" {
+		cfg, err := pgxpool.ParseConfig(pgURL)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bare:", err)
+			os.Exit(1)
+		}
+		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0))) // as Rampart's default
+		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bare:", err)
+			os.Exit(1)
+		}
+		type item struct {
+			SKU      string `json:"sku"`
+			Quantity int    `json:"quantity"`
+		}
+		type order struct {
+			ID        string    `json:"id"`
+			TenantID  string    `json:"tenantId"`
+			OwnerID   string    `json:"ownerId"`
+			Items     []item    `json:"items"`
+			Note      string    `json:"note,omitempty"`
+			Status    string    `json:"status"`
+			CreatedAt time.Time `json:"createdAt"`
+			UpdatedAt time.Time `json:"updatedAt"`
+		}
+		mux.HandleFunc("GET /v1/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+			var o order
+			err := pool.QueryRow(r.Context(), "SELECT id, tenant_id, owner_id, items, note, status, created_at, updated_at FROM orders WHERE id = $1",
+				r.PathValue("id")).Scan(&o.ID, &o.TenantID, &o.OwnerID, &o.Items, &o.Note, &o.Status, &o.CreatedAt, &o.UpdatedAt)
+			if err != nil {
+				http.Error(w, "not found", http.StatusNotFound)
+				return
+			}
+			b, _ := json.Marshal(o)
+			h := w.Header()
+			h["Content-Type"] = []string{"application/json"}
+			h["Content-Length"] = []string{strconv.Itoa(len(b))}
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(b)
+		})
+	}
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, "bare:", err)
@@ -309,7 +358,9 @@ func run(ctx context.Context, o options) (missed int, err error) {
 		var s *server
 		switch t {
 		case "bare":
-			s, err = startBare(ctx, o)
+			// It reads Rampart's order, so Rampart must run too for the
+			// floor of GET /v1/orders/{id}.
+			s, err = startBare(ctx, o, dbURL(dbs["rampart"]))
 		case "rampart":
 			u := dbURL(dbs[t])
 			if o.rampartPool > 0 {
@@ -335,6 +386,9 @@ func run(ctx context.Context, o options) (missed int, err error) {
 				}
 			}
 		}
+		if b, r := servers["bare"], servers["rampart"]; b != nil && r != nil {
+			b.orderID = r.orderID
+		}
 	}
 
 	env := describeEnv(o, pgVersion)
@@ -349,10 +403,12 @@ func run(ctx context.Context, o options) (missed int, err error) {
 			}
 			for _, t := range order {
 				s := servers[t]
-				if s == nil || (t == "bare" && test != "healthz") {
+				if s == nil || (t == "bare" && (test == "post_order" || servers["rampart"] == nil)) {
 					continue
 				}
-				if test != "healthz" {
+				if t == "bare" && test == "get_order" {
+					s.token = servers["rampart"].token // sent, not read
+				} else if test != "healthz" {
 					if err := login(ctx, s); err != nil { // a fresh token per run
 						return 0, fmt.Errorf("%s login: %w", t, err)
 					}
@@ -475,7 +531,7 @@ func stopServer(s *server) {
 	_ = s.cmd.Process.Kill()
 }
 
-func startBare(ctx context.Context, o options) (*server, error) {
+func startBare(ctx context.Context, o options, dbURL string) (*server, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -485,7 +541,7 @@ func startBare(ctx context.Context, o options) (*server, error) {
 		return nil, err
 	}
 	s := &server{name: "bare", base: "http://" + addr, logPath: filepath.Join(o.workdir, "bare.stderr")}
-	cmd := command(o, self, "-serve-bare", addr)
+	cmd := command(o, self, "-serve-bare", addr, "-bare-pg", dbURL)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	return s, startProc(ctx, s, cmd)
 }
@@ -1031,7 +1087,7 @@ func mean(rs []result, target, test string) (agg, int) {
 
 func buildReport(o options, env string, rs []result, servers map[string]*server) (string, int) {
 	var b strings.Builder
-	labels := map[string]string{"bare": "bare net/http", "rampart": "**Rampart**", "express": "Express ref (tuned)"}
+	labels := map[string]string{"bare": "bare net/http (floor)", "rampart": "**Rampart**", "express": "Express ref (tuned)"}
 	tests := map[string]string{"healthz": "GET /healthz", "get_order": "GET /v1/orders/{id}", "post_order": "POST /v1/orders"}
 	fmt.Fprintf(&b, "| test | server | round | req/s | p50 ms | p99 ms | max ms | non-2xx / errors | server CPU µs/req | server CPU %% | PG CPU µs/req | wrk CPU %% | other CPU %% |\n")
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -1068,6 +1124,11 @@ func buildReport(o options, env string, rs []result, servers map[string]*server)
 			fmt.Fprintf(&b, "| GET /v1/orders/{id} req/s, Rampart ÷ reference | %s ÷ %s = **%.2f×** | ≥ %.0f× | %s |\n", thousands(ra.rps), thousands(ea.rps), ra.rps/ea.rps, targetGetRPS, verdict(ra.rps/ea.rps >= targetGetRPS))
 			fmt.Fprintf(&b, "| GET /v1/orders/{id} p99, Rampart ÷ reference | %.2f ÷ %.2f ms = **%.3f** | ≤ %.3f (1/3) | %s |\n", ra.p99, ea.p99, ra.p99/ea.p99, targetGetP99, verdict(ra.p99/ea.p99 <= targetGetP99))
 			fmt.Fprintf(&b, "| GET /v1/orders/{id} server CPU/req, Rampart ÷ reference | %.1f ÷ %.1f µs = **%.3f** | ≤ %.3f (1/8) | %s |\n", ra.srv, ea.srv, ra.srv/ea.srv, targetGetCPU, verdict(ra.srv/ea.srv <= targetGetCPU))
+			if fa, k := mean(rs, "bare", "get_order"); k > 0 {
+				fmt.Fprintf(&b, "| (floor) GET /v1/orders/{id}, bare net/http + one pgx read ÷ reference: req/s, server CPU/req | %s ÷ %s = %.2f×; %.1f ÷ %.1f µs = %.3f | – | – |\n",
+					thousands(fa.rps), thousands(ea.rps), fa.rps/ea.rps, fa.srv, ea.srv, fa.srv/ea.srv)
+				fmt.Fprintf(&b, "| (info) GET /v1/orders/{id}, Rampart ÷ floor: req/s, server CPU/req | %.2f; %.2f | – | – |\n", ra.rps/fa.rps, ra.srv/fa.srv)
+			}
 		}
 	}
 	if ra, n := mean(rs, "rampart", "post_order"); n > 0 {
