@@ -33,7 +33,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -61,6 +60,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"example.com/rampart/bench/internal/procfs"
 )
 
 // Targets from issue 5, as ratios from the same run.
@@ -71,10 +72,6 @@ const (
 	targetPostRPS  = 4.0       // POST /v1/orders req/s ≥ 4×
 	targetHealthzR = 0.6       // GET /healthz through the full chain ≥ 60% of bare net/http
 )
-
-// clkTck is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux
-// architecture Go supports.
-const clkTck = 100
 
 const orderBody = `{"items":[{"sku":"SKU-0001","quantity":2},{"sku":"SKU-0042","quantity":1},{"sku":"SKU-1337","quantity":10}],"note":"benchmark order"}`
 
@@ -493,7 +490,7 @@ func startProc(ctx context.Context, s *server, cmd *exec.Cmd) error {
 	defer logf.Close()
 	cmd.Stdout = nil // /dev/null: the access log is written, then discarded
 	cmd.Stderr = logf
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = procfs.KillWithParent()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -807,14 +804,14 @@ func measure(ctx context.Context, o options, all map[string]*server, s *server, 
 	}
 	waitQuiet(ctx, o, all)
 
-	s0, p0, m0 := procTicks(s.pid()), pgTicks(), machineBusy()
+	s0, p0, m0 := procTicks(s.pid()), pgTicks(), procfs.MachineBusySeconds()
 	rctx, cancel := context.WithTimeout(ctx, o.duration+30*time.Second)
 	defer cancel()
 	cmd := wrkCmd(rctx, o, o.duration, script, url, s.token, true)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	s1, p1, m1 := procTicks(s.pid()), pgTicks(), machineBusy()
+	s1, p1, m1 := procTicks(s.pid()), pgTicks(), procfs.MachineBusySeconds()
 	if ctx.Err() != nil {
 		return result{}, fmt.Errorf("stopped during %s %s: %w", s.name, test, context.Cause(ctx))
 	}
@@ -827,9 +824,9 @@ func measure(ctx context.Context, o options, all map[string]*server, s *server, 
 	}
 	ps := cmd.ProcessState
 	r.wrkCPU = (ps.UserTime() + ps.SystemTime()).Seconds()
-	r.srvCPU = float64(s1-s0) / clkTck
-	r.pgCPU = float64(p1-p0) / clkTck
-	r.busy = (m1 - m0) / clkTck
+	r.srvCPU = float64(s1-s0) / procfs.ClockTicks
+	r.pgCPU = float64(p1-p0) / procfs.ClockTicks
+	r.busy = m1 - m0
 	r.rps = float64(r.requests) / r.secs
 	r.srvPct, r.pgPct, r.wrkPct = 100*r.srvCPU/r.secs, 100*r.pgCPU/r.secs, 100*r.wrkCPU/r.secs
 	r.otherPct = math.Max(0, 100*(r.busy-r.srvCPU-r.pgCPU-r.wrkCPU)/r.secs)
@@ -866,30 +863,10 @@ func parseResult(out string, r *result) error {
 
 // ---------------------------------------------------------------- /proc
 
-// procStat returns the fields of /proc/<pid>/stat after the command name:
-// index 0 is field 3 (state), so utime is [11], stime [12], cutime [13],
-// cstime [14], ppid [1].
-func procStat(pid string) (comm string, f []string) {
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return "", nil
-	}
-	s := string(b)
-	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if i < 0 || j < i || j+2 > len(s) {
-		return "", nil
-	}
-	return s[i+1 : j], strings.Fields(s[j+2:])
-}
-
-func atoi(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
-
+// procTicks is the user+system CPU time of pid in clock ticks.
 func procTicks(pid int) int64 {
-	_, f := procStat(strconv.Itoa(pid))
-	if len(f) < 13 {
-		return 0
-	}
-	return atoi(f[11]) + atoi(f[12])
+	_, f := procfs.Stat(strconv.Itoa(pid))
+	return procfs.Ticks(f, 11) + procfs.Ticks(f, 12)
 }
 
 // pgTicks is the CPU of the PostgreSQL cluster: every live postgres process
@@ -906,41 +883,19 @@ func pgTicks() int64 {
 		if e.Name()[0] < '0' || e.Name()[0] > '9' {
 			continue
 		}
-		comm, f := procStat(e.Name())
+		comm, f := procfs.Stat(e.Name())
 		if comm == "postgres" && len(f) >= 15 {
 			procs[e.Name()] = p{f[1], f}
 		}
 	}
 	var t int64
 	for _, pr := range procs {
-		t += atoi(pr.f[11]) + atoi(pr.f[12])
+		t += procfs.Ticks(pr.f, 11) + procfs.Ticks(pr.f, 12)
 		if _, child := procs[pr.ppid]; !child {
-			t += atoi(pr.f[13]) + atoi(pr.f[14])
+			t += procfs.Ticks(pr.f, 13) + procfs.Ticks(pr.f, 14)
 		}
 	}
 	return t
-}
-
-// machineBusy is the machine's busy time in ticks (all CPUs).
-func machineBusy() float64 {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0
-	}
-	var busy float64
-	for i, v := range f[1:] {
-		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are inside user
-			continue
-		}
-		x, _ := strconv.ParseFloat(v, 64)
-		busy += x
-	}
-	return busy
 }
 
 // waitQuiet waits (bounded by -quiet-wait) until everything except our
@@ -954,13 +909,13 @@ func waitQuiet(ctx context.Context, o options, all map[string]*server) {
 			}
 			return t + pgTicks()
 		}
-		o0, m0 := ours(), machineBusy()
+		o0, m0 := ours(), procfs.MachineBusySeconds()
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Second):
 		}
-		other := (machineBusy() - m0 - float64(ours()-o0)) // ticks in 1 s = % of a core
+		other := 100 * (procfs.MachineBusySeconds() - m0 - float64(ours()-o0)/procfs.ClockTicks) // CPU-s in 1 s, as % of a core
 		if other < o.quietPct {
 			return
 		}
@@ -972,15 +927,11 @@ func waitQuiet(ctx context.Context, o options, all map[string]*server) {
 }
 
 func vmHWM(pid int) string {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb := atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return strconv.FormatInt(kb>>10, 10) + " MiB"
-		}
+	m, err := procfs.ReadMemory(pid)
+	if err != nil {
+		return "?"
 	}
-	return "?"
+	return strconv.FormatInt(m.HWM>>20, 10) + " MiB"
 }
 
 // ---------------------------------------------------------------- profile

@@ -64,6 +64,7 @@ import (
 
 	xargon2 "golang.org/x/crypto/argon2"
 
+	"example.com/rampart/bench/internal/procfs"
 	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/password/argon2"
 )
@@ -312,10 +313,9 @@ func run(ctx context.Context, o options) (*Results, error) {
 
 	// (b)+(c)+(d) the flood, the probe and the sampler together.
 	rss.resetFloodPeak()
-	cpu0, _ := procCPUSeconds(srv.cmd.Process.Pid)
-	sysT0 := procSysSeconds(srv.cmd.Process.Pid)
+	user0, sysT0 := procfs.CPUSeconds(srv.cmd.Process.Pid)
 	self0 := selfCPUSeconds()
-	sys0 := systemBusySeconds()
+	sys0 := procfs.MachineBusySeconds()
 	var profWG sync.WaitGroup
 	if o.profileDir != "" {
 		profWG.Add(1)
@@ -328,11 +328,11 @@ func run(ctx context.Context, o options) (*Results, error) {
 	go func() { meCh <- probeMe(ctx, base, token, o.meRate, o.flood) }()
 	fl := flood(ctx, base, users, o)
 	me := <-meCh
-	cpu1, _ := procCPUSeconds(srv.cmd.Process.Pid)
-	res.ServerCPU = cpu1 - cpu0
-	res.ServerSys = procSysSeconds(srv.cmd.Process.Pid) - sysT0
+	user1, sysT1 := procfs.CPUSeconds(srv.cmd.Process.Pid)
+	res.ServerCPU = user1 + sysT1 - user0 - sysT0
+	res.ServerSys = sysT1 - sysT0
 	res.ClientCPU = selfCPUSeconds() - self0
-	res.ForeignCPU = max(0, systemBusySeconds()-sys0-res.ServerCPU-res.ClientCPU)
+	res.ForeignCPU = max(0, procfs.MachineBusySeconds()-sys0-res.ServerCPU-res.ClientCPU)
 	profWG.Wait()
 	res.RSSFlood, res.RSSAnon, res.RSSFile = rss.floodPeak()
 	time.Sleep(time.Second) // let the server finish the queue it still holds
@@ -473,7 +473,7 @@ func startServer(ctx context.Context, o options) (*server, error) {
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = procfs.KillWithParent()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		os.RemoveAll(dir)
@@ -641,15 +641,21 @@ func loginOnce(ctx context.Context, base string, u user) (string, error) {
 // ---------------------------------------------------------------------------
 // (a) Raw argon2id.
 
+// serverCPU is the server's user+system CPU time.
+func serverCPU(srv *server) float64 {
+	user, sys := procfs.CPUSeconds(srv.cmd.Process.Pid)
+	return user + sys
+}
+
 // rawPhase measures raw hashes/s and how much CPU other processes (not the
 // server, not this benchmark) used meanwhile.
 func rawPhase(ctx context.Context, srv *server, d time.Duration, when string, idKey idKeyFunc) (perSec, perCPUSec, foreignCPU float64) {
-	sys0, self0 := systemBusySeconds(), selfCPUSeconds()
-	srv0, _ := procCPUSeconds(srv.cmd.Process.Pid)
+	sys0, self0 := procfs.MachineBusySeconds(), selfCPUSeconds()
+	srv0 := serverCPU(srv)
 	n, secs := rawHashes(ctx, d, idKey)
-	srv1, _ := procCPUSeconds(srv.cmd.Process.Pid)
+	srv1 := serverCPU(srv)
 	self := selfCPUSeconds() - self0
-	foreignCPU = max(0, systemBusySeconds()-sys0-self-(srv1-srv0))
+	foreignCPU = max(0, procfs.MachineBusySeconds()-sys0-self-(srv1-srv0))
 	perSec = float64(n) / secs
 	if self > 0 {
 		perCPUSec = float64(n) / self
@@ -908,16 +914,16 @@ type rssSampler struct {
 func newRSSSampler(pid int) *rssSampler { return &rssSampler{pid: pid} }
 
 func (s *rssSampler) sample() {
-	st, err := procStatus(s.pid)
+	m, err := procfs.ReadMemory(s.pid)
 	if err != nil {
 		return
 	}
-	s.cur.Store(st.rss)
-	s.hwmV.Store(st.hwm)
+	s.cur.Store(m.RSS)
+	s.hwmV.Store(m.HWM)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st.rss > s.peak {
-		s.peak, s.peakAnon, s.peakFileShm = st.rss, st.anon, st.file+st.shmem
+	if m.RSS > s.peak {
+		s.peak, s.peakAnon, s.peakFileShm = m.RSS, m.Anon, m.File+m.Shmem
 	}
 }
 
@@ -950,91 +956,6 @@ func (s *rssSampler) floodPeak() (rss, anon, file int64) {
 	return s.peak, s.peakAnon, s.peakFileShm
 }
 func (s *rssSampler) hwm() int64 { s.sample(); return s.hwmV.Load() }
-
-type memStatus struct{ rss, hwm, anon, file, shmem int64 }
-
-// procStatus reads VmRSS, VmHWM, RssAnon, RssFile and RssShmem (bytes)
-// from /proc/<pid>/status.
-func procStatus(pid int) (memStatus, error) {
-	var m memStatus
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return m, err
-	}
-	fields := map[string]*int64{"VmRSS": &m.rss, "VmHWM": &m.hwm, "RssAnon": &m.anon, "RssFile": &m.file, "RssShmem": &m.shmem}
-	for line := range strings.Lines(string(b)) {
-		name, val, ok := strings.Cut(line, ":")
-		dst := fields[name]
-		if !ok || dst == nil {
-			continue
-		}
-		f := strings.Fields(val)
-		if len(f) != 2 || f[1] != "kB" {
-			continue
-		}
-		if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-			*dst = kb << 10
-		}
-	}
-	return m, nil
-}
-
-// systemBusySeconds is the non-idle CPU time of the whole machine, from
-// the first line of /proc/stat.
-func systemBusySeconds() float64 {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0
-	}
-	var busy float64
-	for i, v := range f[1:9] { // user nice system idle iowait irq softirq steal
-		if i == 3 || i == 4 {
-			continue
-		}
-		x, _ := strconv.ParseFloat(v, 64)
-		busy += x
-	}
-	return busy / clockTicks
-}
-
-// procSysSeconds is stime of pid (0 if unreadable).
-func procSysSeconds(pid int) float64 {
-	_, st, _ := procStat(pid)
-	return st
-}
-
-// procCPUSeconds is utime+stime of pid from /proc/<pid>/stat.
-func procCPUSeconds(pid int) (float64, error) {
-	ut, st, err := procStat(pid)
-	return ut + st, err
-}
-
-func procStat(pid int) (utime, stime float64, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	// The command name (field 2) may contain spaces; fields resume after ")".
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, errors.New("bad stat")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, 0, errors.New("bad stat")
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64) // field 14
-	st, _ := strconv.ParseFloat(f[12], 64) // field 15
-	return ut / clockTicks, st / clockTicks, nil
-}
-
-// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
-const clockTicks = 100
 
 // scrapeMetrics returns a few runtime gauges from the admin listener.
 func scrapeMetrics(ctx context.Context, adminAddr string) []string {

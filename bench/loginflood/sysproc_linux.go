@@ -2,12 +2,6 @@ package main
 
 import "syscall"
 
-// sysProcAttr makes the kernel kill the server if the benchmark dies, so an
-// interrupted run leaves nothing behind.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
-
 // selfCPUSeconds is the benchmark process's user+system CPU time.
 func selfCPUSeconds() float64 {
 	var ru syscall.Rusage

@@ -7,18 +7,20 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"example.com/rampart/internal/testutil"
 )
 
 // startBinary starts the compiled binary with environ and waits until it
 // listens. exited is closed when the process has ended; the process is
 // killed at cleanup if it still runs.
-func startBinary(t *testing.T, environ []string) (l listening, out *syncBuffer, cmd *exec.Cmd, exited <-chan struct{}) {
+func startBinary(t *testing.T, environ []string) (l listening, out *testutil.SyncBuffer, cmd *exec.Cmd, exited <-chan struct{}) {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	out = &syncBuffer{}
+	out = &testutil.SyncBuffer{}
 	cmd = exec.Command(bin)
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = out, out

@@ -74,14 +74,7 @@ func probeRedis(ctx context.Context, l *limits) {
 	if l.http.Limiter == nil {
 		return
 	}
-	t := time.NewTicker(redisRetryEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_, _ = l.http.Limiter.Allow(ctx, "health-probe", rampart.RateLimit{N: 1_000_000, Per: time.Hour})
-		}
-	}
+	every(ctx, redisRetryEvery, func() {
+		_, _ = l.http.Limiter.Allow(ctx, "health-probe", rampart.RateLimit{N: 1_000_000, Per: time.Hour})
+	})
 }

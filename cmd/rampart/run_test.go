@@ -19,25 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"example.com/rampart/internal/testutil"
 )
-
-// syncBuffer collects what the server writes from its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // testEnviron is a complete test configuration on loopback ports chosen by
 // the kernel, with its own data directory and SQLite file.
@@ -103,10 +87,10 @@ func waitListening(t *testing.T, out interface{ String() string }, done <-chan e
 // startRun runs the server in-process through run, as main does. stop
 // cancels its context and returns what run returned; it may be called more
 // than once and is called at cleanup.
-func startRun(t *testing.T, environ []string) (l listening, out *syncBuffer, stop func() error) {
+func startRun(t *testing.T, environ []string) (l listening, out *testutil.SyncBuffer, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	out = &syncBuffer{}
+	out = &testutil.SyncBuffer{}
 	done := make(chan error, 1)   // for waitListening, which may take the result
 	exited := make(chan struct{}) // closed when run returns, for stop
 	var result error
@@ -317,7 +301,7 @@ func TestBinaryCanaryAndGracefulStop(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	cmd := exec.Command(bin)
 	cmd.Env = runCanaryEnviron(t)
 	cmd.Stdout, cmd.Stderr = out, out

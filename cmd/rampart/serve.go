@@ -202,16 +202,23 @@ func adminHandler(registry *prometheus.Registry, withPprof bool) http.Handler {
 // ends, so keys rotated by another replica (or `rampart keys rotate`) are
 // used without a restart.
 func refreshKeys(ctx context.Context, parts *identityParts, logger *slog.Logger) {
-	t := time.NewTicker(token.RefreshEvery)
+	every(ctx, token.RefreshEvery, func() {
+		if err := parts.tokens.Refresh(ctx); err != nil {
+			logger.Warn("reload signing keys", slog.String("error", err.Error()))
+		}
+	})
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := parts.tokens.Refresh(ctx); err != nil {
-				logger.Warn("reload signing keys", slog.String("error", err.Error()))
-			}
+			fn()
 		}
 	}
 }

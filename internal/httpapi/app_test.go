@@ -21,6 +21,7 @@ import (
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/seal"
 	"example.com/rampart/internal/sqlite"
+	"example.com/rampart/internal/testutil"
 	"example.com/rampart/internal/throttle"
 	"example.com/rampart/internal/token"
 	"example.com/rampart/internal/totp"
@@ -54,7 +55,7 @@ type testApp struct {
 	identity *rampart.Identity
 	tokens   *token.Manager
 	clock    *testClock
-	logs     *syncBuffer
+	logs     *testutil.SyncBuffer
 	dir      string // holds the database files
 }
 
@@ -96,7 +97,7 @@ func newTestApp(t testing.TB) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	h, err := NewServer(Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Store: st, Identity: identity, Tokens: tokens,
 		CursorKey: key, Registry: prometheus.NewRegistry(), MaxBodyBytes: 100 << 10, Version: "test",

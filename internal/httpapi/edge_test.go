@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json/v2"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/testutil"
 )
 
 // Test-only body types, shaped like the contract's order create body.
@@ -43,29 +43,11 @@ func (p *fakePinger) Ping(context.Context) error {
 	return p.err
 }
 
-// syncBuffer collects log output written from server goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 const testOrigin = "https://app.example"
 
 type testEdge struct {
 	handler http.Handler
-	logs    *syncBuffer
+	logs    *testutil.SyncBuffer
 	store   *fakePinger
 	reg     *prometheus.Registry
 }
@@ -74,7 +56,7 @@ type testEdge struct {
 // plus a few test-only routes that exercise decoding, errors and panics.
 func newTestEdge(t testing.TB, trusted ...netip.Prefix) *testEdge {
 	t.Helper()
-	te := &testEdge{logs: &syncBuffer{}, store: &fakePinger{}, reg: prometheus.NewRegistry()}
+	te := &testEdge{logs: &testutil.SyncBuffer{}, store: &fakePinger{}, reg: prometheus.NewRegistry()}
 	opts := Options{
 		Logger:         slog.New(slog.NewJSONHandler(te.logs, nil)),
 		Store:          te.store,
