@@ -108,6 +108,9 @@ func newHasher(p Params, maxConcurrent, maxQueue int) (*Hasher, error) {
 	if maxQueue == 0 {
 		maxQueue = 4 * maxConcurrent
 	}
+	// The work memory of the hashes this Hasher writes is kept, one buffer
+	// per slot; the memory of other sizes (old stored hashes) is not.
+	argon2.ReuseMemory(p.Memory, maxConcurrent)
 	h := &Hasher{
 		params:   p,
 		slots:    make(chan struct{}, maxConcurrent),

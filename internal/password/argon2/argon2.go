@@ -41,6 +41,7 @@ import (
 	"encoding/binary"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/blake2b"
 )
@@ -123,26 +124,42 @@ func deriveKey(mode int, password, salt, secret, data []byte, time, memory uint3
 	return key
 }
 
-// freeBlocks keeps work memory for reuse, at most GOMAXPROCS buffers (the
-// Hasher runs at most GOMAXPROCS hashes at once). processSegment overwrites
-// every block in the first pass, so stale contents never matter.
-var freeBlocks = make(chan []block, runtime.GOMAXPROCS(0))
+// reuse is the free list of work memory set by ReuseMemory; nil until then.
+var reuse atomic.Pointer[freeList]
+
+type freeList struct {
+	size uint32 // blocks
+	free chan []block
+}
+
+// ReuseMemory keeps the work memory of hashes of memory KiB (with one
+// thread) for the next such hash, at most buffers of them: the caller's
+// bound on concurrent hashes. Hashes of any other size allocate and drop
+// their memory as upstream does, so a stored hash with odd parameters
+// cannot leave a large buffer behind. Each call replaces the list.
+// processSegment overwrites every block in the first pass, so stale
+// contents never matter.
+func ReuseMemory(memory uint32, buffers int) {
+	reuse.Store(&freeList{size: memory / syncPoints * syncPoints, free: make(chan []block, buffers)})
+}
 
 func getBlocks(memory uint32) []block {
-	select {
-	case b := <-freeBlocks:
-		if uint32(len(b)) == memory {
+	if l := reuse.Load(); l != nil && l.size == memory {
+		select {
+		case b := <-l.free:
 			return b
+		default:
 		}
-	default:
 	}
 	return make([]block, memory)
 }
 
 func putBlocks(B []block) {
-	select {
-	case freeBlocks <- B:
-	default:
+	if l := reuse.Load(); l != nil && l.size == uint32(len(B)) {
+		select {
+		case l.free <- B:
+		default:
+		}
 	}
 }
 
