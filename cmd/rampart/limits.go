@@ -55,8 +55,10 @@ func buildLimits(cfg Config, logger *slog.Logger) (*limits, error) {
 		return nil, errors.New("RAMPART_REDIS_URL: not a usable Redis URL")
 	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, redisCallTimeout, redisCallTimeout
-	opts.MaxRetries = -1 // a retry would only double the wait; the fallback is the retry
+	opts.MaxRetries = -1   // a retry would only double the wait; the fallback is the retry
+	opts.DialerRetries = 1 // the default, 5 dials of DialTimeout each, would hold a request for seconds
 	client := redis.NewClient(opts)
+	client.AddHook(callDeadline{})
 	shared := ratelimit.NewFailover(ratelimit.NewRedis(client, cfg.RedisPrefix+"rl:"), local, logger, redisCallTimeout, redisRetryEvery)
 	sharedThrottle := throttle.NewFailover(throttle.NewRedis(client, cfg.RedisPrefix+"login:", throttle.DefaultPolicy), localThrottle, logger)
 	return &limits{
@@ -77,4 +79,29 @@ func probeRedis(ctx context.Context, l *limits) {
 	every(ctx, redisRetryEvery, func() {
 		_, _ = l.http.Limiter.Allow(ctx, "health-probe", rampart.RateLimit{N: 1_000_000, Per: time.Hour})
 	})
+}
+
+// callDeadline gives every Redis command and pipeline, the dial of a new
+// connection included, at most redisCallTimeout. The read and write
+// timeouts cover a Redis that accepts and hangs, not one that cannot be
+// reached; and the limiter is not the only caller on the request path (the
+// login throttle, the revocation broadcast).
+type callDeadline struct{}
+
+func (callDeadline) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (callDeadline) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
+		defer cancel()
+		return next(ctx, cmd)
+	}
+}
+
+func (callDeadline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		ctx, cancel := context.WithTimeout(ctx, redisCallTimeout)
+		defer cancel()
+		return next(ctx, cmds)
+	}
 }
