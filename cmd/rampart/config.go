@@ -255,8 +255,8 @@ func loadConfig(environ []string) (Config, error) {
 		// Below 8 is never acceptable (NIST SP 800-63B-4); above 128 would
 		// exceed the maximum length the API accepts.
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 8 || n > 128 {
-			p.add("RAMPART_PASSWORD_MIN_LENGTH", "must be a whole number from 8 to 128")
+		if err != nil || n < password.MinLengthFloor || n > password.DefaultPolicy.MaxLength {
+			p.add("RAMPART_PASSWORD_MIN_LENGTH", fmt.Sprintf("must be a whole number from %d to %d", password.MinLengthFloor, password.DefaultPolicy.MaxLength))
 		} else {
 			c.PasswordMinLength = n
 		}
@@ -267,16 +267,16 @@ func loadConfig(environ []string) (Config, error) {
 	// from taking more than ~256 MiB or ~16 passes.
 	if v := env["RAMPART_ARGON2_MEMORY"]; v != "" {
 		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n < uint64(password.DefaultParams.Memory) || n > 256<<10 {
-			p.add("RAMPART_ARGON2_MEMORY", "must be a whole number of KiB from 19456 to 262144")
+		if err != nil || n < uint64(password.DefaultParams.Memory) || n > password.MaxMemory {
+			p.add("RAMPART_ARGON2_MEMORY", fmt.Sprintf("must be a whole number of KiB from %d to %d", password.DefaultParams.Memory, password.MaxMemory))
 		} else {
 			c.Argon2.Memory = uint32(n)
 		}
 	}
 	if v := env["RAMPART_ARGON2_TIME"]; v != "" {
 		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n < uint64(password.DefaultParams.Time) || n > 16 {
-			p.add("RAMPART_ARGON2_TIME", "must be a whole number of passes from 2 to 16")
+		if err != nil || n < uint64(password.DefaultParams.Time) || n > password.MaxTime {
+			p.add("RAMPART_ARGON2_TIME", fmt.Sprintf("must be a whole number of passes from %d to %d", password.DefaultParams.Time, password.MaxTime))
 		} else {
 			c.Argon2.Time = uint32(n)
 		}

@@ -33,17 +33,12 @@ const maxThrottledAccounts = 100_000
 type identityParts struct {
 	identity  *rampart.Identity
 	tokens    *token.Manager
-	hasher    *password.Hasher
 	cursorKey []byte
 }
 
 // buildIdentity wires the identity service from its adapters.
 func buildIdentity(ctx context.Context, cfg Config, st rampart.Store, loginThrottle rampart.LoginThrottle) (*identityParts, error) {
-	masterKey, err := decodeMasterKey(cfg.MasterKey.Reveal())
-	if err != nil {
-		return nil, errors.New("RAMPART_MASTER_KEY: not a usable key")
-	}
-	box, err := seal.New(masterKey)
+	k, err := loadKeys(ctx, cfg, st)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +51,39 @@ func buildIdentity(ctx context.Context, cfg Config, st rampart.Store, loginThrot
 	if err != nil {
 		return nil, err
 	}
-	idCfg := rampart.DefaultIdentityConfig
+	identity, err := rampart.NewIdentity(rampart.IdentityDeps{
+		Store:    st,
+		Hasher:   busyAsUnavailable{hasher},
+		Policy:   password.Policy{MinLength: cfg.PasswordMinLength},
+		Tokens:   k.tokens,
+		Sealer:   k.box,
+		Throttle: loginThrottle,
+		TOTP:     totp.Authenticator{},
+	}, rampart.DefaultIdentityConfig)
+	if err != nil {
+		return nil, err
+	}
+	return &identityParts{identity: identity, tokens: k.tokens, cursorKey: deriveKey(k.master, "rampart cursor v1")}, nil
+}
+
+// keys are what the master key opens: the sealing box (signing keys, TOTP
+// secrets) and the token manager with the signing keys loaded.
+type keys struct {
+	master []byte
+	box    *seal.Box
+	tokens *token.Manager
+}
+
+// loadKeys opens the keys for serve and for `keys rotate`.
+func loadKeys(ctx context.Context, cfg Config, st rampart.Store) (*keys, error) {
+	master, err := decodeMasterKey(cfg.MasterKey.Reveal())
+	if err != nil {
+		return nil, errors.New("RAMPART_MASTER_KEY: not a usable key")
+	}
+	box, err := seal.New(master)
+	if err != nil {
+		return nil, err
+	}
 	tokens, err := token.New(st, box, token.Config{Issuer: tokenIssuer, Audience: tokenAudience, Lifetime: accessTokenTTL})
 	if err != nil {
 		return nil, err
@@ -64,19 +91,7 @@ func buildIdentity(ctx context.Context, cfg Config, st rampart.Store, loginThrot
 	if err := tokens.Load(ctx); err != nil {
 		return nil, err
 	}
-	identity, err := rampart.NewIdentity(rampart.IdentityDeps{
-		Store:    st,
-		Hasher:   busyAsUnavailable{hasher},
-		Policy:   password.Policy{MinLength: cfg.PasswordMinLength, MaxLength: 128},
-		Tokens:   tokens,
-		Sealer:   box,
-		Throttle: loginThrottle,
-		TOTP:     totp.Authenticator{},
-	}, idCfg)
-	if err != nil {
-		return nil, err
-	}
-	return &identityParts{identity: identity, tokens: tokens, hasher: hasher, cursorKey: deriveKey(masterKey, "rampart cursor v1")}, nil
+	return &keys{master: master, box: box, tokens: tokens}, nil
 }
 
 // deriveKey derives a purpose-specific key from the master key, so that no

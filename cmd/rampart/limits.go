@@ -73,7 +73,7 @@ func buildLimits(cfg Config, logger *slog.Logger) (*limits, error) {
 // probeRedis keeps the limiter's view of Redis fresh even when no request
 // comes, so /readyz reports a recovery by itself.
 func probeRedis(ctx context.Context, l *limits) {
-	if l.http.Limiter == nil {
+	if l.redis == nil {
 		return
 	}
 	every(ctx, redisRetryEvery, func() {

@@ -58,8 +58,15 @@ func TestMigrateCommandsAndProductionSchemaGate(t *testing.T) {
 	if all := out.String() + errOut.String(); !strings.Contains(all, "run `rampart migrate up`") || strings.Contains(all, `"msg":"listening"`) {
 		t.Errorf("refusal does not tell to run `rampart migrate up`, or it listened:\n%s", all)
 	}
+	// Nor does `keys rotate` write keys into a schema it would misread.
+	out.Reset()
+	errOut.Reset()
+	if err := run(t.Context(), []string{"rampart", "keys", "rotate"}, env, &out, &errOut); err == nil ||
+		!strings.Contains(err.Error()+errOut.String(), "rampart migrate up") {
+		t.Errorf("keys rotate on an out-of-date schema: %v\n%s%s", err, out.String(), errOut.String())
+	}
 	if current, _, _ := migrateCmd(t, env, "status"); current != 0 {
-		t.Errorf("the refused start migrated the schema to %d", current)
+		t.Errorf("the refused start or key rotation migrated the schema to %d", current)
 	}
 
 	// migrate up brings it to the latest version; status agrees.

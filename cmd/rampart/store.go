@@ -56,6 +56,11 @@ func prepareSchema(ctx context.Context, cfg Config, st store, logger *slog.Logge
 		}
 		return nil
 	}
+	return requireCurrentSchema(ctx, st)
+}
+
+// requireCurrentSchema refuses a schema this binary would misread.
+func requireCurrentSchema(ctx context.Context, st store) error {
 	current, latest, err := st.SchemaStatus(ctx)
 	if err != nil {
 		return err

@@ -42,8 +42,8 @@ const (
 // run with; the lower bounds are RFC 9106's (salt ≥ 8 bytes, m ≥ 8·p KiB),
 // with the tag raised to 16 bytes.
 const (
-	maxMemory  = 256 * 1024 // KiB, 256 MiB
-	maxTime    = 16
+	MaxMemory  = 256 * 1024 // KiB, 256 MiB
+	MaxTime    = 16
 	maxThreads = 16
 	minSaltLen = 8
 	maxSaltLen = 64
@@ -79,12 +79,12 @@ func (p Params) Validate() error {
 // rehashed.
 func (p Params) validateBounds() error {
 	switch {
-	case p.Time < 1 || p.Time > maxTime:
-		return fmt.Errorf("argon2id time %d out of range [1, %d]", p.Time, maxTime)
+	case p.Time < 1 || p.Time > MaxTime:
+		return fmt.Errorf("argon2id time %d out of range [1, %d]", p.Time, MaxTime)
 	case p.Threads < 1 || p.Threads > maxThreads:
 		return fmt.Errorf("argon2id threads %d out of range [1, %d]", p.Threads, maxThreads)
-	case p.Memory < 8*uint32(p.Threads) || p.Memory > maxMemory:
-		return fmt.Errorf("argon2id memory %d KiB out of range [%d, %d]", p.Memory, 8*uint32(p.Threads), maxMemory)
+	case p.Memory < 8*uint32(p.Threads) || p.Memory > MaxMemory:
+		return fmt.Errorf("argon2id memory %d KiB out of range [%d, %d]", p.Memory, 8*uint32(p.Threads), MaxMemory)
 	case p.SaltLen < minSaltLen || p.SaltLen > maxSaltLen:
 		return fmt.Errorf("salt length %d out of range [%d, %d]", p.SaltLen, minSaltLen, maxSaltLen)
 	case p.KeyLen < minKeyLen || p.KeyLen > maxKeyLen:

@@ -22,8 +22,8 @@ func TestParamsValidate(t *testing.T) {
 		{"threads 0", with(func(p *Params) { p.Threads = 0 }), false},
 		{"salt 15 bytes", with(func(p *Params) { p.SaltLen = 15 }), false},
 		{"key 31 bytes", with(func(p *Params) { p.KeyLen = 31 }), false},
-		{"memory above cap", with(func(p *Params) { p.Memory = maxMemory + 1 }), false},
-		{"time above cap", with(func(p *Params) { p.Time = maxTime + 1 }), false},
+		{"memory above cap", with(func(p *Params) { p.Memory = MaxMemory + 1 }), false},
+		{"time above cap", with(func(p *Params) { p.Time = MaxTime + 1 }), false},
 		{"zero", Params{}, false},
 	}
 	for _, tt := range tests {
