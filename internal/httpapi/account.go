@@ -251,8 +251,8 @@ func handleChangePassword(d handlerDeps) http.Handler {
 func handleListSessions(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
-		scope := p.TenantID + "|" + p.UserID + "|sessions"
-		page, _, errs := d.cursors.parsePage(r, scope)
+		scope := listScope(p, "sessions")
+		page, errs := d.cursors.parsePage(r.URL.Query(), scope)
 		if errs != nil {
 			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
 			return
@@ -265,17 +265,10 @@ func handleListSessions(d handlerDeps) http.Handler {
 		out := sessionList{Items: make([]sessionResponse, 0, len(sessions)), NextCursor: d.cursors.encode(scope, next)}
 		for _, s := range sessions {
 			out.Items = append(out.Items, sessionResponse{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
-				ExpiresAt: minTime(s.IdleExpiresAt, s.ExpiresAt), Current: s.ID == p.SessionID})
+				ExpiresAt: s.EndsAt(), Current: s.ID == p.SessionID})
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 func handleRevokeSession(d handlerDeps) http.Handler {

@@ -48,7 +48,7 @@ func handleListAPIKeys(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
 		scope := listScope(p, "api-keys")
-		page, _, errs := d.cursors.parsePage(r, scope)
+		page, errs := d.cursors.parsePage(r.URL.Query(), scope)
 		if errs != nil {
 			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
 			return

@@ -158,6 +158,7 @@ func TestAPIKeyExpiryAndValidation(t *testing.T) {
 	if r := a.do("GET", "/v1/audit-events", created.Key, nil); r.Code != 401 {
 		t.Errorf("at expiry: %d, want 401", r.Code)
 	}
+	adminTok = a.token(admin) // the first access token expired with the hour
 
 	past := a.clock.Now().Add(-time.Second).UTC().Format(time.RFC3339)
 	for name, tc := range map[string]struct{ body, field string }{

@@ -38,10 +38,11 @@ func handleListAuditEvents(d handlerDeps) http.Handler {
 		p := principalFrom(r.Context())
 		// The filter is part of the cursor's scope: a cursor of one filter
 		// is refused on another.
-		typ := r.URL.Query().Get("type")
+		q := r.URL.Query()
+		typ := q.Get("type")
 		scope := listScope(p, "audit-events", "type="+typ)
-		page, _, errs := d.cursors.parsePage(r, scope, "type")
-		if r.URL.Query().Has("type") && !auditTypePattern.MatchString(typ) {
+		page, errs := d.cursors.parsePage(q, scope, "type")
+		if q.Has("type") && !auditTypePattern.MatchString(typ) {
 			errs = append(errs, FieldError{Field: "type", Message: "must be an event type such as user.login"})
 		}
 		if errs != nil {

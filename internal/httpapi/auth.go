@@ -42,7 +42,10 @@ func authenticate(tokens TokenVerifier, deps handlerDeps) func(http.Handler) htt
 				p, err = deps.service.AuthenticateAPIKey(r.Context(), credential)
 			} else {
 				var claims rampart.AccessClaims
-				if claims, err = tokens.Verify(r.Context(), credential, time.Now()); err == nil {
+				// The identity service's clock, which also judges the
+				// session, so a test clock (or any injected one) governs
+				// token expiry too.
+				if claims, err = tokens.Verify(r.Context(), credential, deps.identity.Now()); err == nil {
 					p, err = deps.identity.Authenticate(r.Context(), claims)
 				}
 			}

@@ -148,7 +148,7 @@ var authzMatrix = map[string]matrixRow{
 
 func TestAuthorizationMatrix(t *testing.T) {
 	var table []string
-	for _, rt := range routeTable(Options{Store: &fakePinger{}}, http.NotFoundHandler()) {
+	for _, rt := range bareRouteTable() {
 		key := rt.method + " " + rt.path
 		table = append(table, key)
 		if _, ok := authzMatrix[key]; !ok {
@@ -236,17 +236,25 @@ func (w *matrixWorld) credentials(scope string) [callers]func() string {
 	}
 }
 
-// TestEveryRouteDecidesWhoMayCall: a table with an authenticated route that
-// names no action, or an unknown one, does not start; nor does a public
-// route that names one.
+// bareRouteTable is the route table without an identity service, for
+// tests that look at the table itself.
+func bareRouteTable() []route {
+	opts := Options{Store: &fakePinger{}}
+	return routeTable(opts, newHandlerDeps(opts), http.NotFoundHandler())
+}
+
+// TestEveryRouteDecidesWhoMayCall: a table with a route that requires a
+// credential but names no action, or an action the policy does not know, or
+// a public route that names one, does not start. A route is authenticated
+// unless it says it is public, so a forgotten decision fails closed.
 func TestEveryRouteDecidesWhoMayCall(t *testing.T) {
-	if err := checkRoutes(routeTable(Options{Store: &fakePinger{}}, http.NotFoundHandler())); err != nil {
+	if err := checkRoutes(bareRouteTable()); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []route{
-		{method: "GET", path: "/v1/secret", auth: true},
-		{method: "GET", path: "/v1/secret", auth: true, action: "secret.read"},
-		{method: "GET", path: "/v1/open", action: rampart.ActionOrderRead},
+		{method: "GET", path: "/v1/secret"},
+		{method: "GET", path: "/v1/secret", action: "secret.read"},
+		{method: "GET", path: "/v1/secret", public: true, action: rampart.ActionOrderRead},
 	} {
 		if err := checkRoutes([]route{bad}); err == nil {
 			t.Errorf("%+v was accepted", bad)

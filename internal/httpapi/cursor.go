@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -55,11 +54,15 @@ func (c cursorCodec) decode(scope, s string) (rampart.Cursor, bool) {
 
 const defaultPageLimit = 20
 
-// parsePage reads ?limit= and ?cursor=. Query parameters are allowlisted:
-// unknown ones, repeated ones (parameter pollution) and bad values are all
-// answered 422 naming the parameter.
-func (c cursorCodec) parsePage(r *http.Request, scope string, allowed ...string) (rampart.Page, url.Values, []FieldError) {
-	q := r.URL.Query()
+// maxCursorLength bounds ?cursor= (as the OpenAPI document says); the
+// cursors this server issues are far shorter, so a longer one is refused
+// before it is decoded.
+const maxCursorLength = 1024
+
+// parsePage reads ?limit= and ?cursor= from a request's query q. Query
+// parameters are allowlisted: unknown ones, repeated ones (parameter
+// pollution) and bad values are all answered 422 naming the parameter.
+func (c cursorCodec) parsePage(q url.Values, scope string, allowed ...string) (rampart.Page, []FieldError) {
 	var errs []FieldError
 	known := map[string]bool{"limit": true, "cursor": true}
 	for _, name := range allowed {
@@ -77,16 +80,21 @@ func (c cursorCodec) parsePage(r *http.Request, scope string, allowed ...string)
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > rampart.MaxPageLimit {
-			errs = append(errs, FieldError{Field: "limit", Message: "must be a whole number from 1 to 100"})
+			errs = append(errs, FieldError{Field: "limit",
+				Message: "must be a whole number from 1 to " + strconv.Itoa(rampart.MaxPageLimit)})
 		}
 		page.Limit = n
 	}
 	if v := q.Get("cursor"); v != "" {
-		cur, ok := c.decode(scope, v)
+		var cur rampart.Cursor
+		ok := len(v) <= maxCursorLength
+		if ok {
+			cur, ok = c.decode(scope, v)
+		}
 		if !ok {
 			errs = append(errs, FieldError{Field: "cursor", Message: "is not a cursor this listing issued"})
 		}
 		page.After = cur
 	}
-	return page, q, errs
+	return page, errs
 }

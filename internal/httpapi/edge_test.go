@@ -71,7 +71,7 @@ func newTestEdge(t testing.TB, trusted ...netip.Prefix) *testEdge {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	for _, rt := range routeTable(opts, handleOpenAPI(new([]byte))) {
+	for _, rt := range routeTable(opts, newHandlerDeps(opts), handleOpenAPI(new([]byte))) {
 		mux.Handle(rt.method+" "+rt.path, rt.handler)
 	}
 	mux.HandleFunc("POST /test/orders", func(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"example.com/rampart/internal/rampart"
 )
 
 // The OpenAPI 3.1 document is generated from the route table and from the
@@ -68,8 +70,8 @@ type operation struct {
 
 // queryParameters describes the query parameters listings accept.
 var queryParameters = map[string]parameter{
-	"limit":  {Name: "limit", In: "query", Schema: &schema{Type: "integer", Minimum: ptr(1), Maximum: ptr(100)}},
-	"cursor": {Name: "cursor", In: "query", Schema: &schema{Type: "string", MaxLength: ptr(1024)}},
+	"limit":  {Name: "limit", In: "query", Schema: &schema{Type: "integer", Minimum: ptr(1), Maximum: ptr(rampart.MaxPageLimit)}},
+	"cursor": {Name: "cursor", In: "query", Schema: &schema{Type: "string", MaxLength: ptr(maxCursorLength)}},
 	"type":   {Name: "type", In: "query", Schema: &schema{Type: "string", Pattern: auditTypePattern.String()}},
 }
 
@@ -107,7 +109,7 @@ func buildOpenAPI(routes []route, version string) *openAPIDocument {
 
 	for _, rt := range routes {
 		op := &operation{OperationID: rt.id, Summary: rt.summary, Responses: map[string]*apiResponse{}, Action: string(rt.action)}
-		if rt.auth {
+		if rt.auth() {
 			op.Security = []map[string][]string{{"bearer": {}}}
 		}
 		if strings.Contains(rt.path, "{id}") {

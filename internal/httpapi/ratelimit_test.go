@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -144,5 +145,49 @@ func TestLimitedRoutesThroughTheServer(t *testing.T) {
 	}
 	if r := app.do("GET", "/healthz", "", nil); r.Header().Get("RateLimit") != "" {
 		t.Errorf("/healthz is limited: %v", r.Header())
+	}
+}
+
+// failingLimiter cannot decide, as a limiter whose Redis is down and that
+// has no fallback.
+type failingLimiter struct{ calls int }
+
+func (f *failingLimiter) Allow(context.Context, string, rampart.RateLimit) (rampart.RateDecision, error) {
+	f.calls++
+	return rampart.RateDecision{}, errors.New("redis: connection refused")
+}
+
+// TestRateLimiterErrorFailsClosed: when the limiter answers with an error,
+// the request is refused with 503 and Retry-After, and the handler does not
+// run — for anonymous classes and for the API class alike.
+func TestRateLimiterErrorFailsClosed(t *testing.T) {
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, class := range []string{classAuth, classSignup, classPublic, classAPI} {
+		limiter := &failingLimiter{}
+		limits := RateLimits{Limiter: limiter, Budgets: map[string]rampart.RateLimit{class: {N: 100, Per: time.Minute}}}
+		ran := false
+		var h http.Handler = rateLimit(class, limits, logger)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ran = true
+			w.WriteHeader(204)
+		}))
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := rampart.Principal{TenantID: "t1", UserID: "alice"}
+			inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		})
+		rr := sendFrom(observe(logger, m, clientIPResolver{})(h), "203.0.113.9:1000")
+		if rr.Code != 503 || rr.Header().Get("Retry-After") == "" {
+			t.Errorf("%s: %d Retry-After=%q, want 503 with Retry-After", class, rr.Code, rr.Header().Get("Retry-After"))
+		}
+		if ran {
+			t.Errorf("%s: the handler ran without a rate-limit decision", class)
+		}
+		if limiter.calls == 0 {
+			t.Errorf("%s: the limiter was not asked", class)
+		}
 	}
 }

@@ -17,7 +17,10 @@ type route struct {
 	path    string
 	id      string // OpenAPI operationId
 	summary string
-	auth    bool // requires a bearer credential
+	// public routes serve anyone; every other route requires a bearer
+	// credential. Authenticated is the default, so a route whose author
+	// forgot to decide is refused at start-up (checkRoutes), not served.
+	public bool
 	// action is what an authenticated caller must be allowed to do (see
 	// rampart.Authorize) before the handler runs; "" on public routes.
 	action   rampart.Action
@@ -29,11 +32,14 @@ type route struct {
 	handler  http.Handler
 }
 
+// auth reports whether the route requires a bearer credential.
+func (rt route) auth() bool { return !rt.public }
+
 // class is the route's rate-limit class (see rateLimit). Health probes
 // have none: load balancers poll them, and they cost nothing.
 func (rt route) class() string {
 	switch {
-	case rt.auth:
+	case rt.auth():
 		return classAPI
 	case rt.path == "/v1/signup":
 		return classSignup
@@ -54,7 +60,7 @@ func (rt route) errorStatuses() []int {
 		statuses = append(statuses, http.StatusBadRequest, http.StatusRequestEntityTooLarge,
 			http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
 	}
-	if rt.auth {
+	if rt.auth() {
 		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable)
 	}
 	if strings.Contains(rt.path, "{id}") {
@@ -92,10 +98,9 @@ func newHandlerDeps(opts Options) handlerDeps {
 
 // routeTable is the entire public API on one page: each route with the
 // action a caller must be allowed (rampart.Authorize) next to it. Public
-// routes have auth false and no action; the policy behind each action is
+// routes say so and name no action; the policy behind each action is
 // the table in internal/rampart/policy.go.
-func routeTable(opts Options, openAPI http.Handler) []route {
-	d := newHandlerDeps(opts)
+func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 	const (
 		ok, created, noContent = http.StatusOK, http.StatusCreated, http.StatusNoContent
 	)
@@ -112,81 +117,81 @@ func routeTable(opts Options, openAPI http.Handler) []route {
 	)
 	conflict := []int{http.StatusConflict}
 	return []route{
-		{method: "GET", path: "/healthz", id: "getHealth", summary: "The process is alive.",
+		{method: "GET", path: "/healthz", id: "getHealth", public: true, summary: "The process is alive.",
 			response: statusBody{}, status: ok, handler: handleHealthz()},
-		{method: "GET", path: "/readyz", id: "getReadiness", summary: "The store answers; 503 when it does not.",
+		{method: "GET", path: "/readyz", id: "getReadiness", public: true, summary: "The store answers; 503 when it does not.",
 			response: statusBody{}, status: ok, errors: []int{http.StatusServiceUnavailable},
 			handler: handleReadyz(opts.Store, opts.Degraded, opts.Logger)},
-		{method: "GET", path: "/v1/openapi.json", id: "getOpenAPI", summary: "This OpenAPI 3.1 document.",
+		{method: "GET", path: "/v1/openapi.json", id: "getOpenAPI", public: true, summary: "This OpenAPI 3.1 document.",
 			status: ok, handler: openAPI},
-		{method: "GET", path: "/.well-known/jwks.json", id: "getJWKS", summary: "Public keys that verify access tokens.",
+		{method: "GET", path: "/.well-known/jwks.json", id: "getJWKS", public: true, summary: "Public keys that verify access tokens.",
 			status: ok, handler: handleJWKS(opts.Tokens, d)},
 
-		{method: "POST", path: "/v1/signup", id: "signup", summary: "Create a tenant and its first admin.",
+		{method: "POST", path: "/v1/signup", id: "signup", public: true, summary: "Create a tenant and its first admin.",
 			body: signupRequest{}, response: signupResponse{}, status: created, errors: []int{http.StatusConflict, http.StatusServiceUnavailable},
 			handler: handleSignup(d)},
-		{method: "POST", path: "/v1/auth/login", id: "login", summary: "Sign in with email, password and, when enabled, a TOTP or recovery code.",
+		{method: "POST", path: "/v1/auth/login", id: "login", public: true, summary: "Sign in with email, password and, when enabled, a TOTP or recovery code.",
 			body: loginRequest{}, response: tokenResponse{}, status: ok, errors: []int{http.StatusUnauthorized, http.StatusServiceUnavailable},
 			handler: handleLogin(d)},
-		{method: "POST", path: "/v1/auth/refresh", id: "refresh", summary: "Rotate a refresh token for a new pair; reuse revokes the session.",
+		{method: "POST", path: "/v1/auth/refresh", id: "refresh", public: true, summary: "Rotate a refresh token for a new pair; reuse revokes the session.",
 			body: refreshRequest{}, response: tokenResponse{}, status: ok, errors: []int{http.StatusUnauthorized},
 			handler: handleRefresh(d)},
 		{method: "POST", path: "/v1/auth/logout", id: "logout", summary: "End the current session.",
-			auth: true, action: account, status: noContent, handler: handleLogout(d)},
+			action: account, status: noContent, handler: handleLogout(d)},
 
 		{method: "GET", path: "/v1/me", id: "getMe", summary: "The signed-in user.",
-			auth: true, action: account, response: userResponse{}, status: ok, handler: handleGetMe(d)},
+			action: account, response: userResponse{}, status: ok, handler: handleGetMe(d)},
 		{method: "PATCH", path: "/v1/me", id: "updateMe", summary: "Change the display name.",
-			auth: true, action: account, body: updateMeRequest{}, response: userResponse{}, status: ok, handler: handleUpdateMe(d)},
+			action: account, body: updateMeRequest{}, response: userResponse{}, status: ok, handler: handleUpdateMe(d)},
 		{method: "POST", path: "/v1/me/password", id: "changePassword", summary: "Change the password; every other session ends.",
-			auth: true, action: account, body: changePasswordRequest{}, status: noContent, handler: handleChangePassword(d)},
+			action: account, body: changePasswordRequest{}, status: noContent, handler: handleChangePassword(d)},
 		{method: "POST", path: "/v1/me/mfa/totp", id: "enrolTOTP", summary: "Start TOTP enrolment: a secret and its otpauth URL.",
-			auth: true, action: account, response: totpEnrolmentResponse{}, status: ok, errors: conflict, handler: handleEnrolTOTP(d)},
+			action: account, response: totpEnrolmentResponse{}, status: ok, errors: conflict, handler: handleEnrolTOTP(d)},
 		{method: "POST", path: "/v1/me/mfa/totp/confirm", id: "confirmTOTP", summary: "Activate TOTP with a first code; returns recovery codes once.",
-			auth: true, action: account, body: confirmTOTPRequest{}, response: recoveryCodesResponse{}, status: ok, errors: conflict,
+			action: account, body: confirmTOTPRequest{}, response: recoveryCodesResponse{}, status: ok, errors: conflict,
 			handler: handleConfirmTOTP(d)},
 		{method: "DELETE", path: "/v1/me/mfa/totp", id: "disableTOTP", summary: "Disable TOTP with the password and a code.",
-			auth: true, action: account, body: disableTOTPRequest{}, status: noContent, errors: conflict, handler: handleDisableTOTP(d)},
+			action: account, body: disableTOTPRequest{}, status: noContent, errors: conflict, handler: handleDisableTOTP(d)},
 		{method: "GET", path: "/v1/me/sessions", id: "listSessions", summary: "The signed-in user's live sessions.",
-			auth: true, action: account, query: pageQuery, response: sessionList{}, status: ok, handler: handleListSessions(d)},
+			action: account, query: pageQuery, response: sessionList{}, status: ok, handler: handleListSessions(d)},
 		{method: "DELETE", path: "/v1/me/sessions/{id}", id: "revokeSession", summary: "End one of the signed-in user's sessions.",
-			auth: true, action: account, status: noContent, handler: handleRevokeSession(d)},
+			action: account, status: noContent, handler: handleRevokeSession(d)},
 
 		{method: "GET", path: "/v1/orders", id: "listOrders", summary: "Orders, newest first: a member's own, or the tenant's for an admin or API key.",
-			auth: true, action: orderRead, query: pageQuery, response: orderList{}, status: ok, handler: handleListOrders(d)},
+			action: orderRead, query: pageQuery, response: orderList{}, status: ok, handler: handleListOrders(d)},
 		{method: "POST", path: "/v1/orders", id: "createOrder", summary: "Place an order; it starts pending.",
-			auth: true, action: orderCreate, body: createOrderRequest{}, response: orderResponse{}, status: created, handler: handleCreateOrder(d)},
+			action: orderCreate, body: createOrderRequest{}, response: orderResponse{}, status: created, handler: handleCreateOrder(d)},
 		{method: "GET", path: "/v1/orders/{id}", id: "getOrder", summary: "One order: its owner's, or any of the tenant's for an admin or API key.",
-			auth: true, action: orderRead, response: orderResponse{}, status: ok, handler: handleGetOrder(d)},
+			action: orderRead, response: orderResponse{}, status: ok, handler: handleGetOrder(d)},
 		{method: "PATCH", path: "/v1/orders/{id}", id: "updateOrder", summary: "Change the note, or the status of a pending order: cancelled (owner or admin) or fulfilled (admin); else 409.",
-			auth: true, action: orderUpdate, body: updateOrderRequest{}, response: orderResponse{}, status: ok, errors: conflict,
+			action: orderUpdate, body: updateOrderRequest{}, response: orderResponse{}, status: ok, errors: conflict,
 			handler: handleUpdateOrder(d)},
 		{method: "DELETE", path: "/v1/orders/{id}", id: "deleteOrder", summary: "Delete an order.",
-			auth: true, action: orderDelete, status: noContent, handler: handleDeleteOrder(d)},
+			action: orderDelete, status: noContent, handler: handleDeleteOrder(d)},
 
 		{method: "GET", path: "/v1/users", id: "listUsers", summary: "The tenant's users, newest first.",
-			auth: true, action: userRead, query: pageQuery, response: userList{}, status: ok, handler: handleListUsers(d)},
+			action: userRead, query: pageQuery, response: userList{}, status: ok, handler: handleListUsers(d)},
 		{method: "POST", path: "/v1/users", id: "createUser", summary: "Add a user to the tenant.",
-			auth: true, action: userWrite, body: createUserRequest{}, response: userResponse{}, status: created,
+			action: userWrite, body: createUserRequest{}, response: userResponse{}, status: created,
 			errors: []int{http.StatusConflict}, handler: handleCreateUser(d)},
 		{method: "GET", path: "/v1/users/{id}", id: "getUser", summary: "One of the tenant's users.",
-			auth: true, action: userRead, response: userResponse{}, status: ok, handler: handleGetUser(d)},
+			action: userRead, response: userResponse{}, status: ok, handler: handleGetUser(d)},
 		{method: "PATCH", path: "/v1/users/{id}", id: "updateUser", summary: "Rename a user or change their role; a role change ends their sessions; the last admin stays (409).",
-			auth: true, action: userWrite, body: updateUserRequest{}, response: userResponse{}, status: ok, errors: conflict,
+			action: userWrite, body: updateUserRequest{}, response: userResponse{}, status: ok, errors: conflict,
 			handler: handleUpdateUser(d)},
 		{method: "DELETE", path: "/v1/users/{id}", id: "deleteUser", summary: "Delete a user and their sessions; the last admin stays (409).",
-			auth: true, action: userWrite, status: noContent, errors: conflict, handler: handleDeleteUser(d)},
+			action: userWrite, status: noContent, errors: conflict, handler: handleDeleteUser(d)},
 
 		{method: "GET", path: "/v1/api-keys", id: "listAPIKeys", summary: "The tenant's API keys, revoked ones included; never the keys themselves.",
-			auth: true, action: apiKeys, query: pageQuery, response: apiKeyList{}, status: ok, handler: handleListAPIKeys(d)},
+			action: apiKeys, query: pageQuery, response: apiKeyList{}, status: ok, handler: handleListAPIKeys(d)},
 		{method: "POST", path: "/v1/api-keys", id: "createAPIKey", summary: "Create an API key; the key is in this response only.",
-			auth: true, action: apiKeys, body: createAPIKeyRequest{}, response: createdAPIKeyResponse{}, status: created,
+			action: apiKeys, body: createAPIKeyRequest{}, response: createdAPIKeyResponse{}, status: created,
 			handler: handleCreateAPIKey(d)},
 		{method: "DELETE", path: "/v1/api-keys/{id}", id: "revokeAPIKey", summary: "Revoke an API key; it stops working at once.",
-			auth: true, action: apiKeys, status: noContent, handler: handleRevokeAPIKey(d)},
+			action: apiKeys, status: noContent, handler: handleRevokeAPIKey(d)},
 
 		{method: "GET", path: "/v1/audit-events", id: "listAuditEvents", summary: "The tenant's audit events, newest first; ?type= filters.",
-			auth: true, action: auditRead, query: auditQuery, response: auditEventList{}, status: ok, handler: handleListAuditEvents(d)},
+			action: auditRead, query: auditQuery, response: auditEventList{}, status: ok, handler: handleListAuditEvents(d)},
 	}
 }
 
@@ -196,9 +201,9 @@ func routeTable(opts Options, openAPI http.Handler) []route {
 func checkRoutes(routes []route) error {
 	for _, rt := range routes {
 		switch {
-		case rt.auth && !rampart.KnownAction(rt.action):
+		case rt.auth() && !rampart.KnownAction(rt.action):
 			return fmt.Errorf("httpapi: %s %s: an authenticated route must name an action of the policy", rt.method, rt.path)
-		case !rt.auth && rt.action != "":
+		case rt.public && rt.action != "":
 			return fmt.Errorf("httpapi: %s %s: a public route cannot name an action", rt.method, rt.path)
 		}
 	}

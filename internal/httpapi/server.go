@@ -69,22 +69,22 @@ func NewServer(opts Options) (handler http.Handler, err error) {
 		}
 	}()
 	var openAPI []byte // the document describes the table that serves it
-	routes := routeTable(opts, handleOpenAPI(&openAPI))
+	d := newHandlerDeps(opts)
+	routes := routeTable(opts, d, handleOpenAPI(&openAPI))
 	if err := checkRoutes(routes); err != nil {
 		return nil, err
 	}
 	if openAPI, err = marshalOpenAPI(buildOpenAPI(routes, opts.Version)); err != nil {
 		return nil, err
 	}
-	return chain(opts, m, newMux(routes, opts)), nil
+	return chain(opts, m, newMux(routes, opts, d)), nil
 }
 
 // newMux registers every route of the table; an authenticated route sits
 // behind authentication and then the check of its action, so a handler
 // runs only for a caller the policy allows that function. (The service
 // checks again, with the object in hand.)
-func newMux(routes []route, opts Options) *http.ServeMux {
-	d := newHandlerDeps(opts)
+func newMux(routes []route, opts Options, d handlerDeps) *http.ServeMux {
 	authn := authenticate(opts.Tokens, d)
 	mux := http.NewServeMux()
 	for _, rt := range routes {
@@ -93,7 +93,7 @@ func newMux(routes []route, opts Options) *http.ServeMux {
 			h = requireID(h)
 		}
 		limit := rateLimit(rt.class(), opts.RateLimits, opts.Logger)
-		if rt.auth {
+		if rt.auth() {
 			// Limited per principal, so after authentication; before
 			// authorization, so refused calls spend the budget too.
 			h = authn(limit(authorize(rt.action, d)(h)))

@@ -29,7 +29,7 @@ func handleListUsers(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
 		scope := listScope(p, "users")
-		page, _, errs := d.cursors.parsePage(r, scope)
+		page, errs := d.cursors.parsePage(r.URL.Query(), scope)
 		if errs != nil {
 			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
 			return

@@ -171,6 +171,11 @@ func NewIdentity(d IdentityDeps, cfg IdentityConfig) (*Identity, error) {
 		throttle: d.Throttle, totp: d.TOTP, now: d.Now, cfg: cfg}, nil
 }
 
+// Now is the identity service's clock (IdentityDeps.Now). The edge checks
+// access tokens against it, so that token expiry, session expiry and the
+// sign-in throttle all read the same time.
+func (s *Identity) Now() time.Time { return s.now() }
+
 // SignupInput is what a new tenant's first admin provides.
 type SignupInput struct {
 	Email        string
@@ -194,7 +199,7 @@ func (s *Identity) Signup(ctx context.Context, meta RequestMeta, in SignupInput)
 		Role: RoleAdmin, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateTenant(ctx, tenant, user); err != nil {
 		if ErrorKind(err) == KindConflict {
-			return nil, nil, &Error{Kind: KindConflict, Code: "email-taken", Message: "an account with this email exists", Err: err}
+			return nil, nil, errEmailTaken(err)
 		}
 		return nil, nil, err
 	}
@@ -202,6 +207,12 @@ func (s *Identity) Signup(ctx context.Context, meta RequestMeta, in SignupInput)
 		return nil, nil, err
 	}
 	return user, tenant, nil
+}
+
+// errEmailTaken is the answer to creating a user whose email another
+// account has; err is the store's conflict.
+func errEmailTaken(err error) error {
+	return &Error{Kind: KindConflict, Code: "email-taken", Message: "an account with this email exists", Err: err}
 }
 
 // checkPassword applies the policy and reports a violation as a field error.
@@ -433,7 +444,9 @@ func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken s
 		case subtle.ConstantTimeCompare(sess.TokenHash, hash) == 1:
 			sess.PreviousTokenHash, sess.TokenHash, sess.RotatedAt = sess.TokenHash, newHash, now
 			sess.LastUsedAt = now
-			sess.IdleExpiresAt = minTime(now.Add(s.cfg.SessionIdle), sess.ExpiresAt)
+			// The idle deadline never runs past the session's end.
+			sess.IdleExpiresAt = now.Add(s.cfg.SessionIdle)
+			sess.IdleExpiresAt = sess.EndsAt()
 			return nil
 		case subtle.ConstantTimeCompare(sess.PreviousTokenHash, hash) == 1 && now.Sub(sess.RotatedAt) < s.cfg.RefreshGrace:
 			return errInvalidRefresh
@@ -461,14 +474,7 @@ func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken s
 }
 
 func sessionLive(sess *Session, now time.Time) bool {
-	return sess.RevokedAt.IsZero() && now.Before(sess.IdleExpiresAt) && now.Before(sess.ExpiresAt)
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
+	return sess.RevokedAt.IsZero() && now.Before(sess.EndsAt())
 }
 
 // Authenticate resolves verified access-token claims to a principal. The

@@ -12,9 +12,6 @@ type Principal struct {
 	Scopes    []string
 }
 
-// IsUser reports whether p is a signed-in user (not an API key).
-func (p Principal) IsUser() bool { return p.UserID != "" && p.APIKeyID == "" }
-
 // RequestMeta is what the edge knows about a request that belongs in audit
 // events.
 type RequestMeta struct {

@@ -3,7 +3,6 @@ package rampart
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // Service manages a tenant's resources: orders, users, API keys and the
@@ -14,9 +13,7 @@ import (
 // It shares the identity service's store, clock, password rules and audit
 // trail, which is why it is built from one.
 type Service struct {
-	id    *Identity
-	store Store
-	now   func() time.Time
+	id *Identity
 }
 
 // NewService returns the resource service that works alongside id.
@@ -24,7 +21,7 @@ func NewService(id *Identity) (*Service, error) {
 	if id == nil {
 		return nil, errors.New("rampart: service: the identity service is missing")
 	}
-	return &Service{id: id, store: id.store, now: id.now}, nil
+	return &Service{id: id}, nil
 }
 
 // audit records an action of p in p's tenant.

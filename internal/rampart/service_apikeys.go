@@ -104,7 +104,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, meta RequestMeta, p Principa
 	if err != nil {
 		return nil, "", err
 	}
-	now := s.now()
+	now := s.id.now()
 	if !in.ExpiresAt.IsZero() && !in.ExpiresAt.After(now) {
 		return nil, "", &Error{Kind: KindInvalid, Field: "expiresAt", Message: "must be in the future"}
 	}
@@ -112,7 +112,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, meta RequestMeta, p Principa
 		CreatedBy: actorID(p), CreatedAt: now}
 	text := newAPIKey(k.ID)
 	k.Prefix, k.Hash = text[:len(APIKeyPrefix)+apiKeyIDLen], hashToken(text)
-	if err := s.store.CreateAPIKey(ctx, k); err != nil {
+	if err := s.id.store.CreateAPIKey(ctx, k); err != nil {
 		return nil, "", err
 	}
 	if err := s.audit(ctx, meta, p, "apikey.created", k.ID, map[string]string{"scopes": strings.Join(scopes, " ")}); err != nil {
@@ -144,7 +144,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, p Principal, page Page) ([]*A
 	if err := Authorize(p, ActionAPIKeyManage); err != nil {
 		return nil, Cursor{}, err
 	}
-	return s.store.ListAPIKeys(ctx, p.TenantID, page)
+	return s.id.store.ListAPIKeys(ctx, p.TenantID, page)
 }
 
 // RevokeAPIKey revokes a key of p's tenant; it stops working at once.
@@ -156,7 +156,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, meta RequestMeta, p Principa
 	if !ValidID(id) {
 		return notFound("API key")
 	}
-	k, err := s.store.GetAPIKey(ctx, p.TenantID, id)
+	k, err := s.id.store.GetAPIKey(ctx, p.TenantID, id)
 	if ErrorKind(err) == KindNotFound {
 		return notFound("API key")
 	}
@@ -169,7 +169,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, meta RequestMeta, p Principa
 	if !k.RevokedAt.IsZero() {
 		return nil
 	}
-	if err := s.store.RevokeAPIKey(ctx, p.TenantID, id, s.now()); err != nil {
+	if err := s.id.store.RevokeAPIKey(ctx, p.TenantID, id, s.id.now()); err != nil {
 		return err
 	}
 	return s.audit(ctx, meta, p, "apikey.revoked", id, nil)
@@ -186,21 +186,21 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (Principal
 		return Principal{}, errInvalidAPIKey
 	}
 	hash := hashToken(key)
-	k, err := s.store.FindAPIKeyByHash(ctx, hash)
+	k, err := s.id.store.FindAPIKeyByHash(ctx, hash)
 	if ErrorKind(err) == KindNotFound {
 		return Principal{}, errInvalidAPIKey
 	}
 	if err != nil {
 		return Principal{}, err
 	}
-	now := s.now()
+	now := s.id.now()
 	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 || k.ID != id || !k.RevokedAt.IsZero() ||
 		(!k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)) {
 		return Principal{}, errInvalidAPIKey
 	}
 	if now.Sub(k.LastUsedAt) >= apiKeyTouchEvery {
 		// Best effort: the key is valid whether or not the time is saved.
-		_ = s.store.TouchAPIKey(ctx, k.TenantID, k.ID, now)
+		_ = s.id.store.TouchAPIKey(ctx, k.TenantID, k.ID, now)
 	}
 	return Principal{TenantID: k.TenantID, APIKeyID: k.ID, Scopes: slices.Clone(k.Scopes)}, nil
 }

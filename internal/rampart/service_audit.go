@@ -11,7 +11,7 @@ func (s *Service) ListAuditEvents(ctx context.Context, p Principal, f AuditFilte
 	if err := Authorize(p, ActionAuditRead); err != nil {
 		return nil, Cursor{}, err
 	}
-	return s.store.ListAuditEvents(ctx, p.TenantID, f, page)
+	return s.id.store.ListAuditEvents(ctx, p.TenantID, f, page)
 }
 
 // MaxAuditBatch is the most events Store.ListAuditChain returns at once.

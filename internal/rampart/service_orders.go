@@ -47,10 +47,10 @@ func (s *Service) CreateOrder(ctx context.Context, p Principal, in OrderInput) (
 	if err := checkNote(in.Note); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.id.now()
 	o := &Order{ID: NewID(), TenantID: p.TenantID, OwnerID: actorID(p), Items: in.Items, Note: in.Note,
 		Status: OrderPending, CreatedAt: now, UpdatedAt: now}
-	if err := s.store.CreateOrder(ctx, o); err != nil {
+	if err := s.id.store.CreateOrder(ctx, o); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -66,7 +66,7 @@ func (s *Service) ListOrders(ctx context.Context, p Principal, page Page) ([]*Or
 	if ownOnly(p, ActionOrderRead) {
 		f.OwnerID = actorID(p)
 	}
-	return s.store.ListOrders(ctx, p.TenantID, f, page)
+	return s.id.store.ListOrders(ctx, p.TenantID, f, page)
 }
 
 // GetOrder returns an order p may read.
@@ -88,7 +88,7 @@ func (s *Service) getOrder(ctx context.Context, p Principal, id string) (*Order,
 	if !ValidID(id) {
 		return nil, notFound("order")
 	}
-	o, err := s.store.GetOrder(ctx, p.TenantID, id)
+	o, err := s.id.store.GetOrder(ctx, p.TenantID, id)
 	if ErrorKind(err) == KindNotFound {
 		return nil, notFound("order")
 	}
@@ -122,7 +122,7 @@ func (s *Service) UpdateOrder(ctx context.Context, p Principal, id string, u Ord
 	if !ValidID(id) {
 		return nil, notFound("order")
 	}
-	o, err := s.store.UpdateOrder(ctx, p.TenantID, id, func(o *Order) error {
+	o, err := s.id.store.UpdateOrder(ctx, p.TenantID, id, func(o *Order) error {
 		if err := Authorize(p, ActionOrderUpdate, o.resource()); err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func (s *Service) UpdateOrder(ctx context.Context, p Principal, id string, u Ord
 		if u.Note != nil {
 			o.Note = *u.Note
 		}
-		o.UpdatedAt = s.now()
+		o.UpdatedAt = s.id.now()
 		return nil
 	})
 	if ErrorKind(err) == KindNotFound {
@@ -156,7 +156,7 @@ func (s *Service) DeleteOrder(ctx context.Context, meta RequestMeta, p Principal
 	if err := Authorize(p, ActionOrderDelete, o.resource()); err != nil {
 		return err
 	}
-	if err := s.store.DeleteOrder(ctx, p.TenantID, id); err != nil {
+	if err := s.id.store.DeleteOrder(ctx, p.TenantID, id); err != nil {
 		if ErrorKind(err) == KindNotFound {
 			return notFound("order")
 		}

@@ -30,6 +30,11 @@ var (
 		Message: "you cannot change your own role"}
 )
 
+// lastAdminConflict is errLastAdmin wrapping the store's conflict err.
+func lastAdminConflict(err error) error {
+	return &Error{Kind: KindConflict, Code: errLastAdmin.Code, Message: errLastAdmin.Message, Err: err}
+}
+
 func checkRole(r Role) error {
 	if r != RoleMember && r != RoleAdmin {
 		return &Error{Kind: KindInvalid, Field: "role", Message: "must be one of: member, admin"}
@@ -42,7 +47,7 @@ func (s *Service) ListUsers(ctx context.Context, p Principal, page Page) ([]*Use
 	if err := Authorize(p, ActionUserRead); err != nil {
 		return nil, Cursor{}, err
 	}
-	return s.store.ListUsers(ctx, p.TenantID, page)
+	return s.id.store.ListUsers(ctx, p.TenantID, page)
 }
 
 // GetUser returns a user of p's tenant.
@@ -57,7 +62,7 @@ func (s *Service) getUser(ctx context.Context, p Principal, a Action, id string)
 	if !ValidID(id) {
 		return nil, notFound("user")
 	}
-	u, err := s.store.GetUser(ctx, p.TenantID, id)
+	u, err := s.id.store.GetUser(ctx, p.TenantID, id)
 	if ErrorKind(err) == KindNotFound {
 		return nil, notFound("user")
 	}
@@ -91,12 +96,12 @@ func (s *Service) CreateUser(ctx context.Context, meta RequestMeta, p Principal,
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.id.now()
 	u := &User{ID: NewID(), TenantID: p.TenantID, Email: in.Email, DisplayName: in.DisplayName,
 		Role: in.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	if err := s.store.CreateUser(ctx, u); err != nil {
+	if err := s.id.store.CreateUser(ctx, u); err != nil {
 		if ErrorKind(err) == KindConflict {
-			return nil, &Error{Kind: KindConflict, Code: "email-taken", Message: "an account with this email exists", Err: err}
+			return nil, errEmailTaken(err)
 		}
 		return nil, err
 	}
@@ -127,8 +132,8 @@ func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal,
 		return nil, notFound("user")
 	}
 	var before Role
-	now := s.now()
-	u, err := s.store.UpdateUser(ctx, p.TenantID, id, func(u *User) error {
+	now := s.id.now()
+	u, err := s.id.store.UpdateUser(ctx, p.TenantID, id, func(u *User) error {
 		if err := Authorize(p, ActionUserWrite, u.resource()); err != nil {
 			return err
 		}
@@ -150,13 +155,13 @@ func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal,
 		return nil, notFound("user")
 	case KindConflict:
 		// The email does not change here, so the conflict is the last admin.
-		return nil, &Error{Kind: KindConflict, Code: errLastAdmin.Code, Message: errLastAdmin.Message, Err: err}
+		return nil, lastAdminConflict(err)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if u.Role != before {
-		if err := s.store.RevokeUserSessions(ctx, p.TenantID, u.ID, "", now, "role changed"); err != nil {
+		if err := s.id.store.RevokeUserSessions(ctx, p.TenantID, u.ID, "", now, "role changed"); err != nil {
 			return nil, err
 		}
 		if err := s.audit(ctx, meta, p, "user.role_changed", u.ID,
@@ -182,11 +187,11 @@ func (s *Service) DeleteUser(ctx context.Context, meta RequestMeta, p Principal,
 			return err
 		}
 	}
-	switch err := s.store.DeleteUser(ctx, p.TenantID, u.ID); ErrorKind(err) {
+	switch err := s.id.store.DeleteUser(ctx, p.TenantID, u.ID); ErrorKind(err) {
 	case KindNotFound:
 		return notFound("user")
 	case KindConflict:
-		return &Error{Kind: KindConflict, Code: errLastAdmin.Code, Message: errLastAdmin.Message, Err: err}
+		return lastAdminConflict(err)
 	default:
 		if err != nil {
 			return err

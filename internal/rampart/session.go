@@ -26,3 +26,12 @@ type Session struct {
 	RevokedAt         time.Time // zero while not revoked
 	RevokedReason     string
 }
+
+// EndsAt is when the session ends if it is not used again (and not
+// revoked): the earlier of its idle and absolute deadlines.
+func (s *Session) EndsAt() time.Time {
+	if s.IdleExpiresAt.Before(s.ExpiresAt) {
+		return s.IdleExpiresAt
+	}
+	return s.ExpiresAt
+}
