@@ -33,6 +33,7 @@ const maxThrottledAccounts = 100_000
 type identityParts struct {
 	identity  *rampart.Identity
 	tokens    *token.Manager
+	hasher    *password.Hasher // for its load gauges
 	cursorKey []byte
 }
 
@@ -63,7 +64,7 @@ func buildIdentity(ctx context.Context, cfg Config, st rampart.Store, loginThrot
 	if err != nil {
 		return nil, err
 	}
-	return &identityParts{identity: identity, tokens: k.tokens, cursorKey: deriveKey(k.master, "rampart cursor v1")}, nil
+	return &identityParts{identity: identity, tokens: k.tokens, hasher: hasher, cursorKey: deriveKey(k.master, "rampart cursor v1")}, nil
 }
 
 // keys are what the master key opens: the sealing box (signing keys, TOTP

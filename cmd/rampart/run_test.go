@@ -147,7 +147,8 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("public /metrics: %d, want 404", code)
 	}
 	code, metrics := get(t, "http://"+l.AdminAddr+"/metrics")
-	if code != 200 || !strings.Contains(metrics, `rampart_http_requests_total{code="200",method="GET",route="GET /healthz"}`) {
+	if code != 200 || !strings.Contains(metrics, `rampart_http_requests_total{code="200",method="GET",route="GET /healthz"}`) ||
+		!strings.Contains(metrics, "rampart_password_hashes_queued 0") {
 		t.Errorf("admin /metrics: %d\n%s", code, metrics)
 	}
 	if code, _ := get(t, "http://"+l.AdminAddr+"/debug/pprof/"); code != 404 {

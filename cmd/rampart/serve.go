@@ -91,7 +91,12 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	go refreshKeys(ctx, parts, logger)
 
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		// A login flood shows here first: every slot busy, the queue full.
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_password_hashes_running", Help: "argon2id hashes computing now."},
+			func() float64 { return float64(parts.hasher.Stats().Running) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_password_hashes_queued", Help: "Password hashes waiting for a slot."},
+			func() float64 { return float64(parts.hasher.Stats().Queued) }))
 	handler, err := httpapi.NewServer(httpapi.Options{
 		Logger:         logger,
 		Store:          st,
