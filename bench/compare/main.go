@@ -47,6 +47,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -62,6 +63,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"example.com/rampart/bench/internal/procfs"
+	"example.com/rampart/internal/postgres"
 )
 
 // Targets from issue 5, as ratios from the same run.
@@ -88,6 +90,7 @@ type options struct {
 	mdOut                     string
 	strict                    bool
 	serveBare, barePG         string
+	pgURL                     *url.URL // -pg, parsed
 	rampartEnv                []string
 	rampartPool               int
 }
@@ -144,6 +147,15 @@ func parseFlags() options {
 		fail("-retries must be 0..5")
 	case slices.Contains(o.targets, "rampart") && o.bin == "":
 		fail("-bin is required (go build -o /tmp/rampart ./cmd/rampart)")
+	}
+	if o.serveBare == "" {
+		// Checked before anything is created: the database URLs are made
+		// from it by replacing its path.
+		u, err := url.Parse(o.pg)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" || u.Opaque != "" {
+			fail("-pg must be a postgres://host/database URL")
+		}
+		o.pgURL = u
 	}
 	for _, t := range o.tests {
 		if !slices.Contains([]string{"healthz", "get_order", "post_order"}, t) {
@@ -221,7 +233,11 @@ func serveBare(addr, pgURL string) {
 			fmt.Fprintln(os.Stderr, "bare:", err)
 			os.Exit(1)
 		}
-		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0))) // as Rampart's default
+		// The size Rampart's pool has: the URL's pool_max_conns (Rampart's
+		// URL is passed here unchanged), else Rampart's default.
+		if u, err := url.Parse(pgURL); err != nil || !u.Query().Has("pool_max_conns") {
+			cfg.MaxConns = postgres.DefaultMaxConns()
+		}
 		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bare:", err)
@@ -336,13 +352,9 @@ func run(ctx context.Context, o options) (missed int, err error) {
 			}
 		}(db)
 	}
-	dbURL := func(db string) string {
-		u := strings.Replace(o.pg, "/postgres?", "/"+db+"?", 1)
-		if u == o.pg {
-			fail("-pg must end in /postgres?sslmode=disable (or similar) so the database name can be replaced")
-		}
-		return u
-	}
+	// Rampart's URL, with -rampart-pool; the floor reads Rampart's order
+	// through a pool of the same size.
+	rampartURL := dbURL(o.pgURL, dbs["rampart"], o.rampartPool)
 
 	// Servers: started once, kept for the whole run; stopped on the way out.
 	servers := map[string]*server{}
@@ -357,15 +369,11 @@ func run(ctx context.Context, o options) (missed int, err error) {
 		case "bare":
 			// It reads Rampart's order, so Rampart must run too for the
 			// floor of GET /v1/orders/{id}.
-			s, err = startBare(ctx, o, dbURL(dbs["rampart"]))
+			s, err = startBare(ctx, o, rampartURL)
 		case "rampart":
-			u := dbURL(dbs[t])
-			if o.rampartPool > 0 {
-				u += "&pool_max_conns=" + strconv.Itoa(o.rampartPool)
-			}
-			s, err = startRampart(ctx, o, u)
+			s, err = startRampart(ctx, o, rampartURL)
 		case "express":
-			s, err = startExpress(ctx, o, dbURL(dbs[t]), admin)
+			s, err = startExpress(ctx, o, dbURL(o.pgURL, dbs[t], 0), admin)
 		}
 		if s != nil {
 			servers[t] = s
@@ -449,6 +457,19 @@ func run(ctx context.Context, o options) (missed int, err error) {
 		fmt.Printf("\nCPU profile of Rampart under GET /v1/orders/{id}: %s\n  go tool pprof -top -nodecount=40 %s %s\n", o.profile, o.bin, o.profile)
 	}
 	return missed, nil
+}
+
+// dbURL returns the admin URL with the database db instead of its own and,
+// when pool > 0, pool_max_conns=pool.
+func dbURL(admin *url.URL, db string, pool int) string {
+	u := *admin
+	u.Path, u.RawPath = "/"+db, ""
+	if pool > 0 {
+		q := u.Query()
+		q.Set("pool_max_conns", strconv.Itoa(pool))
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 func loopbackOnly(pgURL string) error {
@@ -998,7 +1019,7 @@ func describeEnv(o options, pgVersion string) string {
 	}
 	fmt.Fprintf(&b, "- Rampart binary: %s\n", o.bin)
 	if o.rampartPool > 0 {
-		fmt.Fprintf(&b, "- Rampart pool_max_conns=%d (default is max(4, NumCPU))\n", o.rampartPool)
+		fmt.Fprintf(&b, "- Rampart and floor pool_max_conns=%d (default is max(16, 4 × GOMAXPROCS))\n", o.rampartPool)
 	}
 	if len(o.rampartEnv) > 0 {
 		fmt.Fprintf(&b, "- extra Rampart environment: %s\n", strings.Join(o.rampartEnv, " "))

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -24,36 +26,31 @@ func TestAuditTamper(t *testing.T) {
 	})
 }
 
-// tamperer edits the audit table directly, as someone with write access to
-// the database could.
+// tamperer runs the suite's SQL on the database directly, as someone with
+// write access to it could.
 type tamperer struct{ conn *pgx.Conn }
 
-func (tm tamperer) SetAuditColumn(t *testing.T, tenantID string, seq int64, column, value string) {
+func (tm tamperer) Exec(t *testing.T, q string, args ...any) int64 {
 	t.Helper()
-	var q string
-	switch column {
-	case "type":
-		q = "UPDATE audit_events SET type = $1 WHERE tenant_id = $2 AND seq = $3"
-	case "details":
-		q = "UPDATE audit_events SET details = $1 WHERE tenant_id = $2 AND seq = $3"
-	default:
-		t.Fatalf("unknown column %q", column)
-	}
-	tm.exec(t, q, value, tenantID, seq)
-}
-
-func (tm tamperer) DeleteAuditEvent(t *testing.T, tenantID string, seq int64) {
-	t.Helper()
-	tm.exec(t, "DELETE FROM audit_events WHERE tenant_id = $1 AND seq = $2", tenantID, seq)
-}
-
-func (tm tamperer) exec(t *testing.T, q string, args ...any) {
-	t.Helper()
-	tag, err := tm.conn.Exec(t.Context(), q, args...)
+	tag, err := tm.conn.Exec(t.Context(), dollarPlaceholders(q), args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tag.RowsAffected() != 1 {
-		t.Fatalf("%s changed %d rows, want 1", q, tag.RowsAffected())
+	return tag.RowsAffected()
+}
+
+// dollarPlaceholders turns the '?' placeholders of q into PostgreSQL's $1,
+// $2 and so on. Every '?' in q must be a placeholder.
+func dollarPlaceholders(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
 	}
+	return b.String()
 }

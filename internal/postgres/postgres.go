@@ -13,10 +13,10 @@ import (
 	"embed"
 	"io/fs"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -59,7 +59,7 @@ var _ rampart.Store = (*Store)(nil)
 // starts is not fatal. Call Ping to check the database.
 //
 // The pool size and connection lifetimes follow the pgxpool parameters in
-// url (pool_max_conns and so on; by default at most defaultMaxConns
+// url (pool_max_conns and so on; by default at most DefaultMaxConns
 // connections). A connect_timeout, statement_timeout or
 // idle_in_transaction_session_timeout in url overrides the defaults above.
 func Open(ctx context.Context, url string) (*Store, error) {
@@ -67,8 +67,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, rampart.WrapError(rampart.KindInvalid, err, "postgres: the database URL is not valid")
 	}
-	if !strings.Contains(url, "pool_max_conns=") {
-		cfg.MaxConns = defaultMaxConns()
+	if !setsMaxConns(url) {
+		cfg.MaxConns = DefaultMaxConns()
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
@@ -98,14 +98,28 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &Store{pool: pool, migration: migration}, nil
 }
 
-// defaultMaxConns is the pool size when the URL does not set
+// DefaultMaxConns is the pool size when the URL does not set
 // pool_max_conns. A commit waits on PostgreSQL's WAL flush, not on this
 // process's CPU, and only the commits in flight together share one flush:
 // pgxpool's own default, max(4, NumCPU), held POST /v1/orders to about
 // 5.5k/s on 2 cores, where 16 connections gave 8-9.5k/s
 // (bench/RESULTS.md). Replicas × this must stay under the server's
 // max_connections (100 by default); set pool_max_conns otherwise.
-func defaultMaxConns() int32 { return int32(max(16, 4*runtime.GOMAXPROCS(0))) }
+func DefaultMaxConns() int32 { return int32(max(16, 4*runtime.GOMAXPROCS(0))) }
+
+// setsMaxConns reports whether connString, a URL or keyword/value string
+// that pgxpool.ParseConfig accepted, sets pool_max_conns. pgconn parses it
+// as pgxpool does, so a key that is percent-encoded or spaced ("pool_max_conns
+// = 8") counts, and the text in another parameter's value does not.
+// pgxpool.ParseConfig itself removes the key from the config it returns.
+func setsMaxConns(connString string) bool {
+	cfg, err := pgconn.ParseConfig(connString)
+	if err != nil {
+		return false
+	}
+	_, ok := cfg.RuntimeParams["pool_max_conns"]
+	return ok
+}
 
 // Close closes every connection of the pool.
 func (s *Store) Close() error {

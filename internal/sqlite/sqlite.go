@@ -188,13 +188,17 @@ func (s *Store) migrator() (*goose.Provider, error) {
 
 // inTx runs fn in a write transaction and commits it when fn returns nil.
 // fn returns errors ready for the caller: they pass through unchanged.
+//
+// The transaction is rolled back on every other way out, a panic in fn
+// included: it holds the only writer connection, so a transaction left open
+// would block every later write.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return dbError(op, err)
 	}
+	defer tx.Rollback() // does nothing after Commit
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {

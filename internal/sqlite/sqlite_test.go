@@ -11,13 +11,16 @@ import (
 )
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) rampart.Store { return newStore(t) })
+	storetest.Run(t, func(t *testing.T) rampart.Store {
+		return newStore(t, filepath.Join(t.TempDir(), "rampart.db"))
+	})
 }
 
-// newStore returns a migrated store on a new file, closed when t ends.
-func newStore(t testing.TB) *sqlite.Store {
+// newStore returns a migrated store on the database file at path, closed
+// when t ends.
+func newStore(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "rampart.db"))
+	s, err := sqlite.Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

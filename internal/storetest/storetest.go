@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) rampart.Store) {
 		{"AuditEvents", testAuditEvents},
 		{"AuditChain", testAuditChain},
 		{"TenantIsolation", testTenantIsolation},
+		{"HostileValues", testHostileValues},
 		{"Pagination", testPagination},
 		{"PaginationDuringInserts", testPaginationDuringInserts},
 		{"ConcurrentOrderUpdates", testConcurrentOrderUpdates},
@@ -662,33 +663,66 @@ func testAuditChain(t *testing.T, s rampart.Store) {
 }
 
 // Tamperer changes a store's audit rows behind its back, as someone with
-// write access to the database could. Each store's tests implement it with
-// their own SQL.
+// write access to the database could. The SQL is the suite's; a store's
+// tests only run it on the store's database.
 type Tamperer interface {
-	// SetAuditColumn sets one column ("type" or "details") of the tenant's
-	// event with the given Seq.
-	SetAuditColumn(t *testing.T, tenantID string, seq int64, column, value string)
-	// DeleteAuditEvent deletes the tenant's event with the given Seq.
-	DeleteAuditEvent(t *testing.T, tenantID string, seq int64)
+	// Exec runs q, a statement with '?' placeholders for args (no '?'
+	// appears anywhere else in it), and returns the number of rows it
+	// changed. It fails t on an error.
+	Exec(t *testing.T, q string, args ...any) int64
 }
 
+// tamper runs q with tm and fails t unless it changed exactly one row.
+func tamper(t *testing.T, tm Tamperer, q string, args ...any) {
+	t.Helper()
+	if n := tm.Exec(t, q, args...); n != 1 {
+		t.Fatalf("%s changed %d rows, want 1", q, n)
+	}
+}
+
+// tamperTenants are the tenants a tampering case works with: the victim,
+// whose chain is checked, and an intruder, with one event of its own.
+type tamperTenants struct{ victim, intruder string }
+
 // RunAuditTamper checks that VerifyAuditChain names the event that was
-// altered behind the store's back, and fails on a deleted one.
-// newStore returns an empty, migrated store and a Tamperer on the same
-// database.
+// altered behind the store's back, and fails on a deleted one or one moved
+// to another tenant. newStore returns an empty, migrated store and a
+// Tamperer on the same database.
 func RunAuditTamper(t *testing.T, newStore func(t *testing.T) (rampart.Store, Tamperer)) {
 	cases := []struct {
 		name   string
-		tamper func(t *testing.T, tm Tamperer, tenantID string)
+		tamper func(t *testing.T, tm Tamperer, ids tamperTenants)
 		broken int64
 	}{
-		{"details", func(t *testing.T, tm Tamperer, id string) {
-			tm.SetAuditColumn(t, id, 3, "details", `{"reason": "nothing to see", "n": 1}`)
+		{"details", func(t *testing.T, tm Tamperer, ids tamperTenants) {
+			tamper(t, tm, "UPDATE audit_events SET details = ? WHERE tenant_id = ? AND seq = ?", `{"reason": "nothing to see", "n": 1}`, ids.victim, 3)
 		}, 3},
-		{"type", func(t *testing.T, tm Tamperer, id string) { tm.SetAuditColumn(t, id, 2, "type", "user.login") }, 2},
-		{"details of the head", func(t *testing.T, tm Tamperer, id string) { tm.SetAuditColumn(t, id, 5, "details", `{}`) }, 5},
-		{"deleted", func(t *testing.T, tm Tamperer, id string) { tm.DeleteAuditEvent(t, id, 3) }, 3},
-		{"deleted first", func(t *testing.T, tm Tamperer, id string) { tm.DeleteAuditEvent(t, id, 1) }, 1},
+		{"type", func(t *testing.T, tm Tamperer, ids tamperTenants) {
+			tamper(t, tm, "UPDATE audit_events SET type = ? WHERE tenant_id = ? AND seq = ?", "user.login", ids.victim, 2)
+		}, 2},
+		{"details of the head", func(t *testing.T, tm Tamperer, ids tamperTenants) {
+			tamper(t, tm, "UPDATE audit_events SET details = ? WHERE tenant_id = ? AND seq = ?", `{}`, ids.victim, 5)
+		}, 5},
+		{"actor", func(t *testing.T, tm Tamperer, ids tamperTenants) {
+			tamper(t, tm, "UPDATE audit_events SET actor_id = ? WHERE tenant_id = ? AND seq = ?", rampart.NewID(), ids.victim, 4)
+		}, 4},
+		{"target", func(t *testing.T, tm Tamperer, ids tamperTenants) {
+			tamper(t, tm, "UPDATE audit_events SET target = ? WHERE tenant_id = ? AND seq = ?", "user:2", ids.victim, 1)
+		}, 1},
+		{"deleted", func(t *testing.T, tm Tamperer, ids tamperTenants) {
+			tamper(t, tm, "DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?", ids.victim, 3)
+		}, 3},
+		{"deleted first", func(t *testing.T, tm Tamperer, ids tamperTenants) {
+			tamper(t, tm, "DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?", ids.victim, 1)
+		}, 1},
+		{"moved to another tenant", func(t *testing.T, tm Tamperer, ids tamperTenants) {
+			// Seq 3 is free in the intruder's chain, which has one event.
+			tamper(t, tm, "UPDATE audit_events SET tenant_id = ? WHERE tenant_id = ? AND seq = ?", ids.intruder, ids.victim, 3)
+		}, 3},
+		{"moved in from another tenant", func(t *testing.T, tm Tamperer, ids tamperTenants) {
+			// The intruder's event, appended to the victim's chain.
+			tamper(t, tm, "UPDATE audit_events SET tenant_id = ?, seq = ? WHERE tenant_id = ? AND seq = ?", ids.victim, 6, ids.intruder, 1)
+		}, 6},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -696,17 +730,19 @@ func RunAuditTamper(t *testing.T, newStore func(t *testing.T) (rampart.Store, Ta
 			s, tm := newStore(t)
 			tenant, _ := newTenant(t, s)
 			bystander, _ := newTenant(t, s)
+			intruder, _ := newTenant(t, s)
 			for i := range 5 {
 				check(t, s.AppendAuditEvent(ctx, newAuditEvent(tenant.ID, "user.password_changed", base.Add(time.Duration(i)*time.Second))))
 				check(t, s.AppendAuditEvent(ctx, newAuditEvent(bystander.ID, "user.password_changed", base.Add(time.Duration(i)*time.Second))))
 			}
+			check(t, s.AppendAuditEvent(ctx, newAuditEvent(intruder.ID, "user.password_changed", base)))
 			report, err := rampart.VerifyAuditChain(ctx, s, tenant.ID)
 			check(t, err)
 			if !report.Intact() || report.Verified != 5 {
 				t.Fatalf("before tampering: %+v", report)
 			}
 
-			tc.tamper(t, tm, tenant.ID)
+			tc.tamper(t, tm, tamperTenants{victim: tenant.ID, intruder: intruder.ID})
 			report, err = rampart.VerifyAuditChain(ctx, s, tenant.ID)
 			check(t, err)
 			if report.BrokenAt != tc.broken || report.Verified != tc.broken-1 || report.Problem == "" {
@@ -793,12 +829,95 @@ func testTenantIsolation(t *testing.T, s rampart.Store) {
 		t.Errorf("other tenant lists %d sessions, %d keys, %d orders, %d events; want none", len(sessions), len(keys), len(orders), len(events))
 	}
 
+	// The filtered listings are queries of their own, each with its own
+	// tenant condition: a filter that matches the first tenant's records
+	// must still find none of them for the other tenant. The first tenant
+	// finds them with the same filters.
+	ownerFilter := rampart.OrderFilter{OwnerID: admin.ID}
+	typeFilter := rampart.AuditFilter{Type: event.Type}
+	orders, _, err = s.ListOrders(ctx, other.ID, ownerFilter, page)
+	check(t, err)
+	if len(orders) != 0 {
+		t.Errorf("other tenant lists %d orders filtered by the first tenant's owner, want none", len(orders))
+	}
+	events, _, err = s.ListAuditEvents(ctx, other.ID, typeFilter, page)
+	check(t, err)
+	if len(events) != 0 {
+		t.Errorf("other tenant lists %d events filtered by type %q, want none", len(events), event.Type)
+	}
+	orders, _, err = s.ListOrders(ctx, tenant.ID, ownerFilter, page)
+	check(t, err)
+	equal(t, orders, []*rampart.Order{order})
+	events, _, err = s.ListAuditEvents(ctx, tenant.ID, typeFilter, page)
+	check(t, err)
+	equal(t, events, []*rampart.AuditEvent{event})
+
 	// The other tenant's audit chain starts at 1.
 	own := newAuditEvent(other.ID, "user.login", base)
 	check(t, s.AppendAuditEvent(ctx, own))
 	if own.Seq != 1 || own.PrevHash != nil {
 		t.Errorf("other tenant's first event: seq %d, prev hash %x; want 1 and none", own.Seq, own.PrevHash)
 	}
+}
+
+// testHostileValues passes values that would change a query built by
+// pasting them into its text: they must match nothing, or be stored and read
+// back byte for byte.
+func testHostileValues(t *testing.T, s rampart.Store) {
+	ctx := t.Context()
+	tenant, admin := newTenant(t, s)
+	order := newOrder(tenant.ID, admin.ID, base)
+	check(t, s.CreateOrder(ctx, order))
+	check(t, s.AppendAuditEvent(ctx, newAuditEvent(tenant.ID, "user.login", base)))
+	page := rampart.Page{Limit: 10}
+
+	for _, email := range []string{"' OR '1'='1", "' OR 1=1 --", `" OR ""="`, "%", "_"} {
+		_, err := s.FindUserByEmail(ctx, email)
+		if rampart.ErrorKind(err) != rampart.KindNotFound {
+			t.Errorf("FindUserByEmail(%q): got %v, want NotFound", email, err)
+		}
+	}
+	for _, id := range []string{"x' OR '1'='1", "x' OR 1=1 --", `x" OR ""="`} {
+		_, err := s.GetOrder(ctx, tenant.ID, id)
+		if rampart.ErrorKind(err) != rampart.KindNotFound {
+			t.Errorf("GetOrder(%q): got %v, want NotFound", id, err)
+		}
+		orders, _, err := s.ListOrders(ctx, tenant.ID, rampart.OrderFilter{OwnerID: id}, page)
+		check(t, err)
+		if len(orders) != 0 {
+			t.Errorf("ListOrders with owner %q: %d orders, want none", id, len(orders))
+		}
+	}
+	for _, typ := range []string{"' OR 1=1 --", "' OR '1'='1", "%"} {
+		events, _, err := s.ListAuditEvents(ctx, tenant.ID, rampart.AuditFilter{Type: typ}, page)
+		check(t, err)
+		if len(events) != 0 {
+			t.Errorf("ListAuditEvents with type %q: %d events, want none", typ, len(events))
+		}
+	}
+
+	// Quotes, backslashes and comment markers are kept as they are.
+	u := newUser(tenant.ID, rampart.RoleMember)
+	u.Email = `o'brien"\x\'--` + rampart.NewID() + "@example.com"
+	u.DisplayName = `Robert'); DROP TABLE users; -- "\" \' \\n`
+	check(t, s.CreateUser(ctx, u))
+	got, err := s.GetUser(ctx, tenant.ID, u.ID)
+	check(t, err)
+	equal(t, got, u)
+	got, err = s.FindUserByEmail(ctx, u.Email)
+	check(t, err)
+	equal(t, got, u)
+	users, _, err := s.ListUsers(ctx, tenant.ID, page)
+	check(t, err)
+	if len(users) != 2 {
+		t.Errorf("after storing hostile values: %d users, want 2", len(users))
+	}
+	o := newOrder(tenant.ID, admin.ID, base.Add(time.Second))
+	o.Note = `it's "quoted" \ and \'escaped\'; --`
+	check(t, s.CreateOrder(ctx, o))
+	gotOrder, err := s.GetOrder(ctx, tenant.ID, o.ID)
+	check(t, err)
+	equal(t, gotOrder, o)
 }
 
 func testPagination(t *testing.T, s rampart.Store) {

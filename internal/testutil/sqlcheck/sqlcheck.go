@@ -15,12 +15,14 @@ import (
 )
 
 // methods are the database/sql and pgx methods that take SQL text: as their
-// first argument, or as their second after a context.
+// first argument, or as their second after a context, or, for pgx's
+// Prepare(ctx, name, sql), as their third. pgx.Batch's Queue takes it first.
 var methods = map[string]bool{
 	"Exec": true, "ExecContext": true,
 	"Query": true, "QueryContext": true,
 	"QueryRow": true, "QueryRowContext": true,
 	"Prepare": true, "PrepareContext": true,
+	"Queue": true,
 }
 
 // Check parses the Go files of the package in dir, tests excluded, and
@@ -31,7 +33,9 @@ var methods = map[string]bool{
 // that holds a constant, since it could be changed.
 //
 // The SQL argument is the second when the first is an identifier named ctx,
-// otherwise the first.
+// otherwise the first; but a Prepare with ctx and two more arguments is
+// pgx's Prepare(ctx, name, sql), whose SQL is the third (the name is not
+// SQL and need not be constant).
 func Check(dir string) ([]string, error) {
 	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
@@ -75,6 +79,9 @@ func Check(dir string) ([]string, error) {
 			if len(call.Args) > 0 {
 				if id, ok := call.Args[0].(*ast.Ident); ok && id.Name == "ctx" {
 					i = 1
+					if sel.Sel.Name == "Prepare" && len(call.Args) >= 3 {
+						i = 2
+					}
 				}
 			}
 			if i >= len(call.Args) {

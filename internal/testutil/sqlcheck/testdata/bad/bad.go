@@ -13,17 +13,29 @@ const columns = "id, name"
 type pool interface {
 	Exec(ctx context.Context, sql string, args ...any) (any, error)
 	QueryRow(ctx context.Context, sql string, args ...any) any
+	// As pgx's Conn.Prepare: the SQL is the third argument.
+	Prepare(ctx context.Context, name, sql string) (any, error)
 }
 
-func queries(ctx context.Context, db *sql.DB, p pool, table, id string) {
+// batch is as pgx.Batch.
+type batch interface {
+	Queue(sql string, args ...any) any
+}
+
+func queries(ctx context.Context, db *sql.DB, p pool, b batch, table, id string) {
 	db.QueryRowContext(ctx, fmt.Sprintf("SELECT * FROM %s WHERE id = '%s'", table, id)) // want
 	db.ExecContext(ctx, "DELETE FROM "+table)                                           // want
 	db.Exec("UPDATE t SET name = '" + id + "'")                                         // want
 	p.Exec(ctx, "DELETE FROM t WHERE id = "+id)                                         // want
 	q := "SELECT 1"
-	db.QueryContext(ctx, q) // want
-	p.QueryRow(ctx, q)      // want
-	db.Prepare(table)       // want
+	db.QueryContext(ctx, q)                                   // want
+	p.QueryRow(ctx, q)                                        // want
+	db.Prepare(table)                                         // want
+	db.PrepareContext(ctx, "SELECT * FROM "+table)            // want
+	p.Prepare(ctx, "by_id", "SELECT * FROM t WHERE id = "+id) // want
+	p.Prepare(ctx, id, q)                                     // want
+	b.Queue("DELETE FROM t WHERE id = " + id)                 // want
+	b.Queue(q)                                                // want
 
 	db.QueryRowContext(ctx, "SELECT name FROM t WHERE id = ?", id)
 	db.ExecContext(ctx, "SELECT "+columns+" FROM t WHERE id = ?", id)
@@ -31,4 +43,7 @@ func queries(ctx context.Context, db *sql.DB, p pool, table, id string) {
 	const local = "SELECT 1"
 	db.Query(local)
 	p.QueryRow(ctx, ("SELECT "+columns)+" FROM t")
+	db.PrepareContext(ctx, "SELECT name FROM t WHERE id = ?")
+	p.Prepare(ctx, table, "SELECT "+columns+" FROM t WHERE id = $1") // a name that is not constant is fine
+	b.Queue("DELETE FROM t WHERE id = $1", id)
 }
