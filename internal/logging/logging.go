@@ -40,6 +40,7 @@ package logging
 import (
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -120,7 +121,7 @@ func replaceAttr(groups []string, a slog.Attr) slog.Attr {
 			return slog.Attr{Key: a.Key, Value: multiMapGroup(v)}
 		case map[string]string:
 			attrs := make([]slog.Attr, 0, len(v))
-			for _, k := range sortedKeys(v) {
+			for _, k := range slices.Sorted(maps.Keys(v)) {
 				attrs = append(attrs, slog.String(k, v[k]))
 			}
 			return slog.Attr{Key: a.Key, Value: slog.GroupValue(attrs...)}
@@ -141,25 +142,11 @@ func replaceAttr(groups []string, a slog.Attr) slog.Attr {
 // replaceAttr for each name. Multiple values are joined with ", " as in
 // HTTP; their total is capped like any string.
 func multiMapGroup(m map[string][]string) slog.Value {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // deterministic output
-	attrs := make([]slog.Attr, 0, len(keys))
-	for _, k := range keys {
+	attrs := make([]slog.Attr, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) { // deterministic output
 		attrs = append(attrs, slog.String(k, strings.Join(m[k], ", ")))
 	}
 	return slog.GroupValue(attrs...)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // Substrings of the key with separators removed ("api_key" → "apikey").
@@ -211,9 +198,6 @@ func classify(key string) keyClass {
 	classesMu.Unlock()
 	return c
 }
-
-// sensitive reports whether an attribute or group key names a secret.
-func sensitive(key string) bool { return classify(key).sensitive }
 
 // secretWords applies the rules to a key already split into words.
 func secretWords(ws []string) bool {

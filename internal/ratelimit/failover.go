@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,15 +12,19 @@ import (
 // it does not, so a Redis outage degrades budgets to per-replica ones
 // instead of lifting them. It retries the shared limiter at most once per
 // retryEvery while it is down, and logs each change of state once.
+//
+// The healthy path takes no lock: it reads one atomic flag. The mutex only
+// orders the state changes (and their log lines).
 type Failover struct {
 	shared, local Limiter
 	logger        *slog.Logger
 	timeout       time.Duration
 	retryEvery    time.Duration
 
-	mu        sync.Mutex
-	down      bool
-	nextProbe time.Time
+	down      atomic.Bool
+	nextProbe atomic.Int64 // Unix ns; while down, the earliest next probe
+
+	mu sync.Mutex // serialises transitions of down
 }
 
 // NewFailover returns a limiter over shared with local as the fallback.
@@ -31,14 +36,15 @@ func NewFailover(shared, local Limiter, logger *slog.Logger, timeout, retryEvery
 // Allow asks the shared limiter, or the local one when the shared one is
 // down.
 func (f *Failover) Allow(ctx context.Context, key string, l Limit) (Decision, error) {
-	if !f.tryShared() {
+	start := time.Now()
+	if !f.tryShared(start) {
 		return f.local.Allow(ctx, key, l)
 	}
 	sctx, cancel := context.WithTimeout(ctx, f.timeout)
 	d, err := f.shared.Allow(sctx, key, l)
 	cancel()
 	if err != nil {
-		f.markDown(err)
+		f.markDown(err, start)
 		return f.local.Allow(ctx, key, l)
 	}
 	f.markUp()
@@ -47,35 +53,46 @@ func (f *Failover) Allow(ctx context.Context, key string, l Limit) (Decision, er
 
 // Healthy reports whether the shared limiter answered last time.
 func (f *Failover) Healthy() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return !f.down
+	return !f.down.Load()
 }
 
-func (f *Failover) tryShared() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.down || time.Now().After(f.nextProbe) {
-		f.nextProbe = time.Now().Add(f.retryEvery)
+// tryShared reports whether this call should ask the shared limiter: always
+// while it is up, and while it is down only the one call that claims the
+// next probe slot per retryEvery.
+func (f *Failover) tryShared(now time.Time) bool {
+	if !f.down.Load() {
 		return true
 	}
-	return false
+	next := f.nextProbe.Load()
+	if now.UnixNano() <= next {
+		return false
+	}
+	return f.nextProbe.CompareAndSwap(next, now.Add(f.retryEvery).UnixNano())
 }
 
-func (f *Failover) markDown(err error) {
+// markDown records that the shared limiter failed a call that started at
+// start; the first probe is due retryEvery after that.
+func (f *Failover) markDown(err error, start time.Time) {
+	if f.down.Load() {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.down {
-		f.down = true
+	if !f.down.Load() {
+		f.nextProbe.Store(start.Add(f.retryEvery).UnixNano())
+		f.down.Store(true)
 		f.logger.Error("rate limiter: Redis does not answer; limiting locally per replica", slog.String("error", err.Error()))
 	}
 }
 
 func (f *Failover) markUp() {
+	if !f.down.Load() {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down {
-		f.down = false
+	if f.down.Load() {
+		f.down.Store(false)
 		f.logger.Info("rate limiter: Redis answers again; limits are shared")
 	}
 }

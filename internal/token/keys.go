@@ -53,12 +53,13 @@ type Manager struct {
 // keySet is one consistent view of the store's keys.
 type keySet struct {
 	signer jose.Signer // of the active key; nil when there is none
-	kid    string      // of the active key
+	kid    string      // of the active key; "" when there is none
 	keys   []verifyKey // newest first, as the store lists them
 	byKID  map[string]verifyKey
 	// verified remembers tokens this key set verified. It belongs to the
 	// set, so any change of keys (a rotation, an emergency revocation)
-	// forgets every verdict reached with the old keys.
+	// forgets every verdict reached with the old keys; a reload that finds
+	// the same keys keeps the set, and so its verdicts (see install).
 	verified verifiedCache
 }
 
@@ -241,8 +242,31 @@ func (m *Manager) install(keys []*rampart.SigningKey) error {
 		}
 		set.signer, set.kid = signer, a.ID
 	}
+	// The store's keys are read every RefreshEvery, and on an unknown kid,
+	// which anyone can send; nearly always they have not changed. Keep the
+	// current set then, and with it the tokens it verified: a verdict can
+	// only change when the keys do.
+	if m.keys.Load().sameKeys(set) {
+		return nil
+	}
 	m.keys.Store(set)
 	return nil
+}
+
+// sameKeys reports whether s and o hold the same keys: the same kids in the
+// same order, with the same public keys and retirement times, and the same
+// active key.
+func (s *keySet) sameKeys(o *keySet) bool {
+	if s.kid != o.kid || (s.signer == nil) != (o.signer == nil) || len(s.keys) != len(o.keys) {
+		return false
+	}
+	for i, k := range s.keys {
+		ok := o.keys[i]
+		if k.kid != ok.kid || !k.retiredAt.Equal(ok.retiredAt) || !k.public.Equal(ok.public) {
+			return false
+		}
+	}
+	return true
 }
 
 // rotate creates a key, retires every older unretired key and deletes the

@@ -94,8 +94,7 @@ func MatchRecoveryCode(code string, hashes []string) (index int, ok bool) {
 	if !isRecoveryCode(norm) {
 		return -1, false
 	}
-	sum := sha256.Sum256([]byte(norm))
-	want := []byte(hex.EncodeToString(sum[:]))
+	want := []byte(HashRecoveryCode(norm)) // norm is a fixed point of the normalization
 
 	index = -1
 	for i, h := range hashes {
