@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"example.com/rampart/internal/postgres"
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/storetest"
 	"example.com/rampart/internal/testutil"
@@ -16,7 +17,7 @@ import (
 func TestAuditTamper(t *testing.T) {
 	storetest.RunAuditTamper(t, func(t *testing.T) (rampart.Store, storetest.Tamperer) {
 		dbURL := testutil.PostgresURL(t)
-		s := newStore(t, dbURL)
+		s := postgres.OpenTestStore(t, dbURL)
 		conn, err := pgx.Connect(t.Context(), dbURL)
 		if err != nil {
 			t.Fatal(err)

@@ -15,26 +15,11 @@ import (
 )
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) rampart.Store { return newStore(t, testutil.PostgresURL(t)) })
-}
-
-// newStore returns a migrated store on the database at dbURL, closed when t
-// ends.
-func newStore(t testing.TB, dbURL string) *postgres.Store {
-	t.Helper()
-	s, err := postgres.Open(t.Context(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	storetest.Run(t, func(t *testing.T) rampart.Store { return postgres.OpenTestStore(t, testutil.PostgresURL(t)) })
 }
 
 func TestMigrate(t *testing.T) {
-	s := newStore(t, testutil.PostgresURL(t))
+	s := postgres.OpenTestStore(t, testutil.PostgresURL(t))
 	current, latest, err := s.SchemaStatus(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +44,7 @@ func TestOutage(t *testing.T) {
 	}
 	proxy := tcpproxy.Start(t, u.Host)
 	u.Host = proxy.Addr()
-	s := newStore(t, u.String())
+	s := postgres.OpenTestStore(t, u.String())
 
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Acme"}
 	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com", Role: rampart.RoleAdmin}

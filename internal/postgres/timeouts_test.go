@@ -14,21 +14,6 @@ import (
 	"example.com/rampart/internal/testutil"
 )
 
-// openTestStore returns a migrated store on the database at dbURL, closed
-// when t ends.
-func openTestStore(t *testing.T, dbURL string) *Store {
-	t.Helper()
-	s, err := Open(t.Context(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestSessionTimeouts checks the server-side timeouts of the pool's
 // connections and of the migration connection, which has no statement
 // timeout, even when the URL sets one.
@@ -43,7 +28,7 @@ func TestSessionTimeouts(t *testing.T) {
 		{"set in the URL", dbURL + "&statement_timeout=7000&idle_in_transaction_session_timeout=3000", "7s", "3s"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := openTestStore(t, c.url)
+			s := OpenTestStore(t, c.url)
 			show := func(q func(setting string) (string, error), setting, want, conn string) {
 				t.Helper()
 				got, err := q(setting)
@@ -79,7 +64,7 @@ func TestSessionTimeouts(t *testing.T) {
 func TestRowLockTimesOut(t *testing.T) {
 	ctx := t.Context()
 	dbURL := testutil.PostgresURL(t)
-	s := openTestStore(t, dbURL)
+	s := OpenTestStore(t, dbURL)
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Acme"}
 	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com", Role: rampart.RoleAdmin}
 	if err := s.CreateTenant(ctx, tenant, admin); err != nil {

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/sqlite"
 	"example.com/rampart/internal/storetest"
 )
 
 func TestAuditTamper(t *testing.T) {
 	storetest.RunAuditTamper(t, func(t *testing.T) (rampart.Store, storetest.Tamperer) {
 		path := filepath.Join(t.TempDir(), "rampart.db")
-		s := newStore(t, path)
+		s := sqlite.OpenTestStore(t, path)
 		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 		if err != nil {
 			t.Fatal(err)

@@ -12,23 +12,8 @@ import (
 
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) rampart.Store {
-		return newStore(t, filepath.Join(t.TempDir(), "rampart.db"))
+		return sqlite.OpenTestStore(t, filepath.Join(t.TempDir(), "rampart.db"))
 	})
-}
-
-// newStore returns a migrated store on the database file at path, closed
-// when t ends.
-func newStore(t testing.TB, path string) *sqlite.Store {
-	t.Helper()
-	s, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func TestMigrate(t *testing.T) {

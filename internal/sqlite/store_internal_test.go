@@ -10,25 +10,11 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-// openTestStore returns a migrated store on a new file, closed when t ends.
-func openTestStore(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "rampart.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestReaderCannotWrite checks the guard that keeps every write on the
 // single writer connection: the reader pool is query_only.
 func TestReaderCannotWrite(t *testing.T) {
 	ctx := t.Context()
-	s := openTestStore(t)
+	s := OpenTestStore(t, filepath.Join(t.TempDir(), "rampart.db"))
 	for _, q := range []string{
 		"INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'Acme', 0)",
 		"CREATE TABLE sneaky (id TEXT)",
@@ -47,7 +33,7 @@ func TestReaderCannotWrite(t *testing.T) {
 // single writer connection is free for the next write.
 func TestPanicInTransactionReleasesWriter(t *testing.T) {
 	ctx := t.Context()
-	s := openTestStore(t)
+	s := OpenTestStore(t, filepath.Join(t.TempDir(), "rampart.db"))
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Acme"}
 	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com", Role: rampart.RoleAdmin}
 	if err := s.CreateTenant(ctx, tenant, admin); err != nil {
