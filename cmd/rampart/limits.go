@@ -25,6 +25,10 @@ const (
 	redisRetryEvery  = time.Second
 )
 
+// redisObserver is nil in the server. A test sets it to count the Redis
+// calls and dials a request makes and the deadline each one runs under.
+var redisObserver redis.Hook
+
 // limits are the budgets, the limiter and the login throttle, shared
 // through Redis when it is configured.
 type limits struct {
@@ -59,6 +63,9 @@ func buildLimits(cfg Config, logger *slog.Logger) (*limits, error) {
 	opts.DialerRetries = 1 // the default, 5 dials of DialTimeout each, would hold a request for seconds
 	client := redis.NewClient(opts)
 	client.AddHook(callDeadline{})
+	if redisObserver != nil {
+		client.AddHook(redisObserver) // inside callDeadline: it sees each call's deadline
+	}
 	shared := ratelimit.NewFailover(ratelimit.NewRedis(client, cfg.RedisPrefix+"rl:"), local, logger, redisCallTimeout, redisRetryEvery)
 	sharedThrottle := throttle.NewFailover(throttle.NewRedis(client, cfg.RedisPrefix+"login:", throttle.DefaultPolicy), localThrottle, logger)
 	return &limits{

@@ -168,17 +168,15 @@ func TestPostgresOutage(t *testing.T) {
 		t.Fatalf("me before the outage: %d %s", r.code, r.body)
 	}
 
+	// No time bound: a request that hung on the dead database would fail
+	// on testClient's timeout instead of answering 503.
 	proxy.Cut()
-	start := time.Now()
 	hidden := []string{proxy.Addr(), proxyPort, u.Path[1:]} // address, port, database name
 	assertUnavailable(t, "POST /v1/signup", do(t, http.MethodPost, base+"/v1/signup", signupBody(uniqueEmail("during")), ""), hidden...)
 	assertUnavailable(t, "GET /v1/me", do(t, http.MethodGet, base+"/v1/me", nil, token), hidden...)
 	ready := do(t, http.MethodGet, base+"/readyz", nil, "")
 	assertUnavailable(t, "GET /readyz", ready, hidden...)
 	t.Logf("readyz during the outage: %s", ready.body)
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("the three requests during the outage took %v", d)
-	}
 	// Liveness does not depend on the store: the process is fine.
 	if r := do(t, http.MethodGet, base+"/healthz", nil, ""); r.code != http.StatusOK {
 		t.Errorf("healthz during the outage: %d", r.code)
@@ -202,7 +200,6 @@ func TestPostgresOutage(t *testing.T) {
 	if r := do(t, http.MethodGet, base+"/v1/me", nil, token); r.code != http.StatusOK {
 		t.Errorf("me after the restore: %d %s", r.code, r.body)
 	}
-	t.Logf("outage to recovery: %v", time.Since(start))
 	if t.Failed() {
 		t.Logf("server log:\n%s", out)
 	}

@@ -82,14 +82,12 @@ func TestThreeReplicasActAsOne(t *testing.T) {
 		if code, body := postJSON(t, bases[0]+"/v1/auth/logout", tok.AccessToken, ""); code != 204 {
 			t.Fatalf("logout: %d %s", code, body)
 		}
-		start := time.Now()
+		// The other replicas cached the session moments ago; their 401 comes
+		// from the broadcast, not the cache's expiry.
 		for _, base := range bases[1:] {
 			if code, _ := get(t, base+"/v1/me", "Authorization", "Bearer "+tok.AccessToken); code != 401 {
 				t.Errorf("%s after logout on replica 1: %d, want 401", base, code)
 			}
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("refusal took %v", d)
 		}
 	})
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,6 +58,24 @@ type testApp struct {
 	clock    *testClock
 	logs     *testutil.SyncBuffer
 	dir      string // holds the database files
+	hasher   *countingHasher
+}
+
+// countingHasher counts argon2id verifications (a wrong password's and an
+// unknown account's dummy one alike), so that tests compare work, not time.
+type countingHasher struct {
+	*password.Hasher
+	verifications atomic.Int64
+}
+
+func (c *countingHasher) Verify(ctx context.Context, pw, encoded string) (bool, bool, error) {
+	c.verifications.Add(1)
+	return c.Hasher.Verify(ctx, pw, encoded)
+}
+
+func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
+	c.verifications.Add(1)
+	return c.Hasher.VerifyDummy(ctx, pw)
 }
 
 func newTestApp(t testing.TB) *testApp {
@@ -86,10 +105,11 @@ func newTestApp(t testing.TB) *testApp {
 	if err := tokens.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	hasher, err := password.New(password.DefaultParams, 2, 64)
+	inner, err := password.New(password.DefaultParams, 2, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hasher := &countingHasher{Hasher: inner}
 	identity, err := rampart.NewIdentity(rampart.IdentityDeps{
 		Store: st, Hasher: hasher, Policy: password.DefaultPolicy, Tokens: tokens, Sealer: box,
 		Throttle: throttle.NewMemory(throttle.DefaultPolicy, 1000, clock.Now), TOTP: totp.Authenticator{}, Now: clock.Now,
@@ -106,7 +126,7 @@ func newTestApp(t testing.TB) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testApp{t: t, handler: h, store: st, identity: identity, tokens: tokens, clock: clock, logs: logs, dir: dir}
+	return &testApp{t: t, handler: h, store: st, identity: identity, tokens: tokens, clock: clock, logs: logs, dir: dir, hasher: hasher}
 }
 
 type response struct {

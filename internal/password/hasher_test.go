@@ -375,11 +375,9 @@ func TestBusy(t *testing.T) {
 		func() error { _, _, err := h.Verify(ctx, "another password", h.dummy); return err },
 		func() error { return h.VerifyDummy(ctx, "another password") },
 	} {
-		start := time.Now()
+		// The gate holds the only slot until release(): a call that queued
+		// instead of being refused would not return here at all.
 		err := call()
-		if elapsed := time.Since(start); elapsed > 100*time.Millisecond {
-			t.Errorf("refusal took %v, want immediate", elapsed)
-		}
 		var busy *BusyError
 		if !errors.Is(err, ErrBusy) || !errors.As(err, &busy) {
 			t.Fatalf("err = %v, want *BusyError matching ErrBusy", err)
@@ -408,9 +406,10 @@ func TestBusyRealHashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var current, peak atomic.Int64
+	var current, peak, derived atomic.Int64
 	inner := h.derive
 	h.derive = func(pw, salt []byte, p Params) []byte {
+		derived.Add(1)
 		n := current.Add(1)
 		defer current.Add(-1)
 		for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
@@ -454,8 +453,9 @@ func TestBusyRealHashes(t *testing.T) {
 	if busy == 0 || done == 0 {
 		t.Errorf("hashed %d, refused %d: want some of each", done, busy)
 	}
-	if busy > 0 && slowestRefusal > fastestHash/2 {
-		t.Errorf("slowest refusal %v, want well under one hash (%v)", slowestRefusal, fastestHash)
+	// A refusal costs no hash: the work done is the successful hashes' only.
+	if n := derived.Load(); n != int64(done) {
+		t.Errorf("%d derivations for %d hashes: a refused call hashed", n, done)
 	}
 	if got := peak.Load(); got != 1 {
 		t.Errorf("peak concurrent derivations = %d, want 1", got)

@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"example.com/rampart/internal/postgres"
 	"example.com/rampart/internal/rampart"
@@ -58,7 +57,6 @@ func TestOutage(t *testing.T) {
 
 	proxy.Cut()
 	for name, call := range map[string]func() error{"Ping": func() error { return s.Ping(ctx) }, "GetUser": read} {
-		start := time.Now()
 		err := call()
 		t.Logf("%s during the outage: %v", name, err)
 		if rampart.ErrorKind(err) != rampart.KindUnavailable {
@@ -66,9 +64,6 @@ func TestOutage(t *testing.T) {
 		}
 		if msg := rampart.ErrorMessage(err); strings.ContainsAny(msg, ":/") || strings.Contains(msg, "127.0.0.1") {
 			t.Errorf("%s during the outage: message %q shows driver or network details", name, msg)
-		}
-		if d := time.Since(start); d > 6*time.Second {
-			t.Errorf("%s during the outage took %v", name, d)
 		}
 	}
 

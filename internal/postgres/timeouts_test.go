@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -97,16 +96,13 @@ func TestRowLockTimesOut(t *testing.T) {
 		})
 		return err
 	}
-	start := time.Now()
 	err = update()
-	elapsed := time.Since(start)
-	t.Logf("UpdateOrder on a locked row: %v after %v", err, elapsed)
+	t.Logf("UpdateOrder on a locked row: %v", err)
 	if rampart.ErrorKind(err) != rampart.KindUnavailable {
 		t.Errorf("UpdateOrder on a locked row: got %v, want KindUnavailable", err)
 	}
-	if elapsed >= queryTimeout {
-		t.Errorf("UpdateOrder on a locked row returned after %v, want before the client deadline of %v", elapsed, queryTimeout)
-	}
+	// The server's statement timeout, not the client's deadline, ended the
+	// wait: a client deadline would show as a context error, not SQLSTATE.
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != queryCanceled {
 		t.Errorf("UpdateOrder on a locked row: %v, want the server's statement timeout (SQLSTATE %s)", err, queryCanceled)

@@ -20,6 +20,7 @@ type Failover struct {
 	logger        *slog.Logger
 	timeout       time.Duration
 	retryEvery    time.Duration
+	now           func() time.Time // time.Now; tests step a clock of their own
 
 	down      atomic.Bool
 	nextProbe atomic.Int64 // Unix ns; while down, the earliest next probe
@@ -30,13 +31,13 @@ type Failover struct {
 // NewFailover returns a limiter over shared with local as the fallback.
 // Each shared call gets timeout, so a hung Redis costs requests little.
 func NewFailover(shared, local Limiter, logger *slog.Logger, timeout, retryEvery time.Duration) *Failover {
-	return &Failover{shared: shared, local: local, logger: logger, timeout: timeout, retryEvery: retryEvery}
+	return &Failover{shared: shared, local: local, logger: logger, timeout: timeout, retryEvery: retryEvery, now: time.Now}
 }
 
 // Allow asks the shared limiter, or the local one when the shared one is
 // down.
 func (f *Failover) Allow(ctx context.Context, key string, l Limit) (Decision, error) {
-	start := time.Now()
+	start := f.now()
 	if !f.tryShared(start) {
 		return f.local.Allow(ctx, key, l)
 	}

@@ -42,6 +42,11 @@ func TestFailoverProbesOncePerInterval(t *testing.T) {
 	var logs testutil.SyncBuffer
 	const retry = 200 * time.Millisecond
 	f := NewFailover(shared, local, slog.New(slog.NewTextHandler(&logs, nil)), time.Second, retry)
+	// A stepped clock: however slow the machine, 100 calls fall in one interval.
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	f.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	step := func(d time.Duration) { clock.Add(int64(d)) }
 	lim := Limit{N: 1, Per: time.Second}
 	ctx := context.Background()
 	parallel := func(n int) {
@@ -64,18 +69,17 @@ func TestFailoverProbesOncePerInterval(t *testing.T) {
 	// Down: the failing call and those after it go to the local limiter,
 	// and no probe is sent before retry has passed.
 	shared.broken.Store(true)
-	start := time.Now()
 	if d, err := f.Allow(ctx, "k", lim); err != nil || d.Remaining == 42 || f.Healthy() {
 		t.Fatalf("first failure: %+v %v healthy=%v", d, err, f.Healthy())
 	}
 	shared.calls.Store(0)
 	parallel(100)
-	if n := shared.calls.Load(); n != 0 && time.Since(start) < retry {
+	if n := shared.calls.Load(); n != 0 {
 		t.Fatalf("%d probes within the retry interval", n)
 	}
 	// After the interval, one probe for many concurrent calls.
 	for range 3 {
-		time.Sleep(retry + 20*time.Millisecond)
+		step(retry + time.Millisecond)
 		shared.calls.Store(0)
 		parallel(100)
 		if n := shared.calls.Load(); n != 1 {
@@ -88,7 +92,7 @@ func TestFailoverProbesOncePerInterval(t *testing.T) {
 
 	// Back: the next probe switches back, and everything is shared again.
 	shared.broken.Store(false)
-	time.Sleep(retry + 20*time.Millisecond)
+	step(retry + time.Millisecond)
 	if d, err := f.Allow(ctx, "k", lim); err != nil || d.Remaining != 42 || !f.Healthy() {
 		t.Fatalf("after recovery: %+v %v healthy=%v", d, err, f.Healthy())
 	}
