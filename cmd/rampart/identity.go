@@ -75,6 +75,12 @@ type keys struct {
 	tokens *token.Manager
 }
 
+// errWrongMasterKey is what an operator needs to hear when the signing keys
+// do not open: not a cipher error, but which key is wrong and why it may be.
+var errWrongMasterKey = errors.New("RAMPART_MASTER_KEY does not open the signing keys sealed in this database: " +
+	"was the key changed or lost? Start with the key this database was first used with; " +
+	"signing keys and TOTP secrets cannot be read without it")
+
 // loadKeys opens the keys for serve and for `keys rotate`.
 func loadKeys(ctx context.Context, cfg Config, st rampart.Store) (*keys, error) {
 	master, err := decodeMasterKey(cfg.MasterKey.Reveal())
@@ -90,6 +96,9 @@ func loadKeys(ctx context.Context, cfg Config, st rampart.Store) (*keys, error) 
 		return nil, err
 	}
 	if err := tokens.Load(ctx); err != nil {
+		if errors.Is(err, seal.ErrOpen) {
+			return nil, errWrongMasterKey
+		}
 		return nil, err
 	}
 	return &keys{master: master, box: box, tokens: tokens}, nil

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -457,5 +458,38 @@ func TestAuditlogVerifyFindsTampering(t *testing.T) {
 	err = run(t.Context(), []string{"rampart", "auditlog", "verify"}, env, &out, &errOut)
 	if !errors.Is(err, errChainBroken) || !strings.Contains(out.String(), "BROKEN") || !strings.Contains(out.String(), "at seq 1") {
 		t.Fatalf("tampered chain: %v\n%s", err, out.String())
+	}
+}
+
+// TestWrongMasterKeyIsNamed: a database whose signing keys were sealed under
+// another master key is refused with a message that names the variable and
+// the likely cause, not a cipher error.
+func TestWrongMasterKeyIsNamed(t *testing.T) {
+	env := testEnviron(t)
+	var out bytes.Buffer
+	for _, cmd := range [][]string{{"rampart", "migrate", "up"}, {"rampart", "keys", "rotate"}} {
+		if err := run(t.Context(), cmd, env, &out, &out); err != nil {
+			t.Fatalf("%v with the first key: %v\n%s", cmd[1:], err, &out)
+		}
+	}
+	other := slices.Clone(env)
+	for i, kv := range other {
+		if strings.HasPrefix(kv, "RAMPART_MASTER_KEY=") {
+			other[i] = "RAMPART_MASTER_KEY=" + base64.StdEncoding.EncodeToString(randomBytes(t, 32))
+		}
+	}
+	for _, cmd := range [][]string{{"rampart", "keys", "rotate"}, {"rampart", "serve"}} {
+		out.Reset()
+		err := run(t.Context(), cmd, other, &out, &out)
+		said := out.String()
+		if err != nil && !errors.Is(err, errReported) {
+			said += err.Error()
+		}
+		if err == nil || !strings.Contains(said, "RAMPART_MASTER_KEY does not open the signing keys sealed in this database") {
+			t.Errorf("%v with another master key: %v\n%s", cmd[1:], err, said)
+		}
+		if strings.Contains(said, "seal:") || strings.Contains(said, "authentication failed") {
+			t.Errorf("%v shows a cipher error:\n%s", cmd[1:], said)
+		}
 	}
 }
