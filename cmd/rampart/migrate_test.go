@@ -17,19 +17,33 @@ func productionEnviron(t *testing.T, extra ...string) []string {
 	return environFor(t, "production", extra...)
 }
 
-// migrateCmd runs `rampart migrate <sub>` in-process and parses its
-// "schema version C of L (state)" line.
+// migrateCmd runs `rampart migrate <sub>` in-process and parses its last
+// line, "schema version C of L (state)". It checks the exit code: 0 when
+// the schema is current, exitSchemaPending when it is not.
 func migrateCmd(t *testing.T, environ []string, sub string) (current, latest int64, line string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if err := run(t.Context(), []string{"rampart", "migrate", sub}, environ, &out, &errOut); err != nil {
-		t.Fatalf("migrate %s: %v\n%s%s", sub, err, out.String(), errOut.String())
-	}
-	line = strings.TrimSpace(out.String())
+	err := run(t.Context(), []string{"rampart", "migrate", sub}, environ, &out, &errOut)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	line = lines[len(lines)-1]
 	if _, err := fmt.Sscanf(line, "schema version %d of %d", &current, &latest); err != nil {
-		t.Fatalf("migrate %s printed %q: %v", sub, line, err)
+		t.Fatalf("migrate %s printed %q: %v\n%s", sub, out.String(), err, errOut.String())
+	}
+	want := 0
+	if current != latest {
+		want = exitSchemaPending
+	}
+	if code := exitCodeOf(err); code != want {
+		t.Fatalf("migrate %s exits %d (%v) at version %d of %d, want %d", sub, code, err, current, latest, want)
 	}
 	return current, latest, line
+}
+
+func exitCodeOf(err error) int {
+	if err == nil {
+		return 0
+	}
+	return exitCode(err)
 }
 
 func TestMigrateCommandsAndProductionSchemaGate(t *testing.T) {
@@ -69,17 +83,29 @@ func TestMigrateCommandsAndProductionSchemaGate(t *testing.T) {
 		t.Errorf("the refused start or key rotation migrated the schema to %d", current)
 	}
 
-	// migrate up brings it to the latest version; status agrees.
-	current, latest, line := migrateCmd(t, env, "up")
+	// migrate up brings it to the latest version, saying what it applied;
+	// status agrees.
+	var upOut bytes.Buffer
+	if err := run(t.Context(), []string{"rampart", "migrate", "up"}, env, &upOut, &upOut); err != nil {
+		t.Fatalf("migrate up: %v\n%s", err, &upOut)
+	}
+	current, latest, line := migrateCmd(t, env, "status")
 	if current != latest || !strings.Contains(line, "(up to date)") {
-		t.Fatalf("migrate up: %q", line)
+		t.Fatalf("status after migrate up: %q", line)
+	}
+	for v := int64(1); v <= latest; v++ {
+		if !strings.Contains(upOut.String(), fmt.Sprintf("applied migration %d\n", v)) {
+			t.Errorf("migrate up does not say it applied migration %d:\n%s", v, &upOut)
+		}
 	}
 	if _, _, line := migrateCmd(t, env, "status"); !strings.Contains(line, fmt.Sprintf("schema version %d of %d (up to date)", latest, latest)) {
 		t.Errorf("status after migrate up: %q", line)
 	}
 	// Applying again is a no-op.
-	if c, _, line := migrateCmd(t, env, "up"); c != latest {
-		t.Errorf("second migrate up: %q", line)
+	upOut.Reset()
+	if err := run(t.Context(), []string{"rampart", "migrate", "up"}, env, &upOut, &upOut); err != nil ||
+		!strings.Contains(upOut.String(), "no migration to apply") || strings.Contains(upOut.String(), "applied migration") {
+		t.Errorf("second migrate up: %v\n%s", err, &upOut)
 	}
 
 	// Now production serves, and the schema works.

@@ -16,12 +16,19 @@ var errReported = errors.New("reported")
 // errUsage is a command line that names no known command.
 var errUsage = errors.New("usage")
 
+// errSchemaPending is `migrate status` (or `up` stopping short) finding
+// migrations not applied: exit code exitSchemaPending, so a deployment
+// script can tell "needs migrating" from "failed".
+var errSchemaPending = fmt.Errorf("migrations pending: %w", errReported)
+
+const exitSchemaPending = 3
+
 const usage = `usage: rampart [command]
 
 commands:
   serve          run the API server (the default)
   migrate up     apply pending schema migrations
-  migrate status show the schema version
+  migrate status show the schema version (exit code 3: migrations pending)
   auditlog verify  check every tenant's audit hash chain; prints each chain's head
   keys rotate    start signing with a new key; tokens signed by the old one stay valid until they expire
   config check   print the effective configuration (secrets masked) and the production posture checks
@@ -65,6 +72,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 func exitCode(err error) int {
 	if errors.Is(err, errUsage) {
 		return 2
+	}
+	if errors.Is(err, errSchemaPending) {
+		return exitSchemaPending
 	}
 	return 1
 }

@@ -90,6 +90,10 @@ func migrate(ctx context.Context, environ []string, stdout, stderr io.Writer, ap
 		return err
 	}
 	defer st.Close()
+	before, _, err := st.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
 	if apply {
 		if err := st.Migrate(ctx); err != nil {
 			return err
@@ -99,10 +103,19 @@ func migrate(ctx context.Context, environ []string, stdout, stderr io.Writer, ap
 	if err != nil {
 		return err
 	}
+	for v := before + 1; v <= current; v++ {
+		fmt.Fprintf(stdout, "applied migration %d\n", v)
+	}
+	if apply && current == before {
+		fmt.Fprintln(stdout, "no migration to apply")
+	}
 	state := "up to date"
 	if current != latest {
 		state = "out of date: run `rampart migrate up`"
 	}
 	fmt.Fprintf(stdout, "schema version %d of %d (%s)\n", current, latest, state)
+	if current != latest {
+		return errSchemaPending
+	}
 	return nil
 }
