@@ -18,6 +18,12 @@ func configCheck(environ []string, stdout, stderr io.Writer) error {
 	cfg, loadErr := loadConfig(environ)
 	cfg.writeEffective(stdout)
 	fmt.Fprintln(stdout)
+	for _, rc := range rateClasses {
+		if rc.Outside.N > 0 {
+			fmt.Fprintf(stdout, "default RAMPART_RATE_%s: %s in production, %s in development and test\n", rc.Class, rc.Default, rc.Outside)
+		}
+	}
+	fmt.Fprintln(stdout, enforcement(cfg.Env))
 	failed := 0
 	for _, pc := range cfg.postureChecks() {
 		verdict := "PASS"
@@ -35,4 +41,14 @@ func configCheck(environ []string, stdout, stderr io.Writer) error {
 		return errChecksFailed
 	}
 	return nil
+}
+
+// enforcement says whether the production rules below it bind the
+// environment being checked, so that a PASS/FAIL list read in development
+// is not mistaken for what this server enforces.
+func enforcement(env string) string {
+	if env == envProduction {
+		return "production rules, ENFORCED in RAMPART_ENV=production: the server refuses to start while any one FAILs"
+	}
+	return "production rules, NOT enforced in RAMPART_ENV=" + env + ": shown for what RAMPART_ENV=production would refuse"
 }

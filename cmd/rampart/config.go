@@ -107,15 +107,33 @@ const (
 	masterKeyFileName  = "master.key"
 )
 
-// rateClasses lists the route classes in a fixed order, with their defaults.
+// rateClasses lists the route classes in a fixed order, with their
+// defaults. Signup is generous outside production: a newcomer whose first
+// passwords the policy refuses must not then wait most of an hour (refused
+// signups count, as every limited request does: the limit is taken before
+// the body is read).
 var rateClasses = []struct {
 	Class   string
-	Default Rate
+	Default Rate // in production, and elsewhere unless Outside is set
+	Outside Rate // the default outside production, when it differs
 }{
-	{"AUTH", Rate{10, time.Minute}},
-	{"SIGNUP", Rate{5, time.Hour}},
-	{"API", Rate{600, time.Minute}},
-	{"PUBLIC", Rate{120, time.Minute}},
+	{"AUTH", Rate{10, time.Minute}, Rate{}},
+	{"SIGNUP", Rate{5, time.Hour}, Rate{100, time.Minute}},
+	{"API", Rate{600, time.Minute}, Rate{}},
+	{"PUBLIC", Rate{120, time.Minute}, Rate{}},
+}
+
+// defaultRate is a class's default in env.
+func defaultRate(class string, env string) Rate {
+	for _, rc := range rateClasses {
+		if rc.Class == class {
+			if env != envProduction && rc.Outside.N > 0 {
+				return rc.Outside
+			}
+			return rc.Default
+		}
+	}
+	return Rate{}
 }
 
 // secretVars may also be given as NAME_FILE.
@@ -284,7 +302,7 @@ func loadConfig(environ []string) (Config, error) {
 
 	for _, rc := range rateClasses {
 		name := "RAMPART_RATE_" + rc.Class
-		c.Rates[rc.Class] = rc.Default
+		c.Rates[rc.Class] = defaultRate(rc.Class, c.Env)
 		if v := env[name]; v != "" {
 			r, ok := parseRate(v)
 			if !ok {

@@ -91,7 +91,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Argon2:            password.Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32},
 		Rates: map[string]Rate{
 			"AUTH":   {10, time.Minute},
-			"SIGNUP": {5, time.Hour},
+			"SIGNUP": {100, time.Minute}, // 5/1h in production: TestSignupRateDefaultPerEnv
 			"API":    {600, time.Minute},
 			"PUBLIC": {120, time.Minute},
 		},
@@ -183,7 +183,7 @@ func TestLoadConfigValidValues(t *testing.T) {
 		{"Argon2", c.Argon2, password.Params{Memory: 47104, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}},
 		{"Rates[AUTH]", c.Rates["AUTH"], Rate{3, 30 * time.Second}},
 		{"Rates[API]", c.Rates["API"], Rate{1000, time.Hour}},
-		{"Rates[SIGNUP]", c.Rates["SIGNUP"], Rate{5, time.Hour}},
+		{"Rates[SIGNUP]", c.Rates["SIGNUP"], Rate{100, time.Minute}}, // test's default
 		{"MaxBodyBytes", c.MaxBodyBytes, int64(1024)},
 		{"AutoMigrate", c.AutoMigrate, false},
 		{"Pprof", c.Pprof, true},
@@ -804,5 +804,59 @@ func assertMode(t *testing.T, path string, want os.FileMode) {
 	}
 	if got := fi.Mode().Perm(); got != want {
 		t.Errorf("%s: mode %04o, want %04o", path, got, want)
+	}
+}
+
+// TestEmptySecretFileIsNotSet: `NAME_FILE=` (as a compose file or a shell
+// leaves it) means "not set": no file is read, it does not clash with NAME,
+// and the default or NAME applies.
+func TestEmptySecretFileIsNotSet(t *testing.T) {
+	c, err := load(t, "RAMPART_MASTER_KEY="+canaryKey, "RAMPART_MASTER_KEY_FILE=",
+		"RAMPART_DATABASE_URL_FILE=", "RAMPART_REDIS_URL_FILE=")
+	if err != nil {
+		t.Fatalf("empty NAME_FILE refused: %v", err)
+	}
+	if c.MasterKey.Reveal() != canaryKey || c.DatabaseExplicit || c.DatabaseURL != defaultDatabaseURL || c.RedisURL != "" {
+		t.Errorf("empty NAME_FILE changed the configuration: key set %v, database %v explicit %v, redis set %v",
+			c.MasterKey.Reveal() == canaryKey, maskURL(c.DatabaseURL.Reveal()), c.DatabaseExplicit, c.RedisURL != "")
+	}
+	// In production an empty NAME_FILE is reported as the missing NAME,
+	// not as an unreadable file.
+	env := safeProduction()
+	delete(env, "RAMPART_MASTER_KEY")
+	env["RAMPART_MASTER_KEY_FILE"] = ""
+	_, err = loadConfig(environ(env))
+	if err == nil || !strings.Contains(err.Error(), "RAMPART_MASTER_KEY: missing") || strings.Contains(err.Error(), "RAMPART_MASTER_KEY_FILE:") {
+		t.Errorf("production with RAMPART_MASTER_KEY_FILE empty: %v", err)
+	}
+}
+
+// TestSignupRateDefaultPerEnv: outside production a newcomer whose first
+// passwords were refused can still sign up within the minute; production
+// keeps 5 an hour per address; `config check` shows both.
+func TestSignupRateDefaultPerEnv(t *testing.T) {
+	for env, want := range map[string]Rate{"development": {100, time.Minute}, "test": {100, time.Minute}, "production": {5, time.Hour}} {
+		c, _ := load(t, "RAMPART_ENV="+env) // production refuses this environment; the rates still parse
+		if got := c.Rates["SIGNUP"]; got != want {
+			t.Errorf("%s: RAMPART_RATE_SIGNUP defaults to %v, want %v", env, got, want)
+		}
+		if c, _ := load(t, "RAMPART_ENV="+env, "RAMPART_RATE_SIGNUP=7/1h"); c.Rates["SIGNUP"] != (Rate{7, time.Hour}) {
+			t.Errorf("%s: an explicit RAMPART_RATE_SIGNUP is not used: %v", env, c.Rates["SIGNUP"])
+		}
+	}
+	var out, errOut bytes.Buffer
+	_ = configCheck([]string{"HOME=/home/tester"}, &out, &errOut)
+	for _, want := range []string{"RAMPART_RATE_SIGNUP=100/1m\n", "default RAMPART_RATE_SIGNUP: 5/1h in production, 100/1m in development and test",
+		"NOT enforced in RAMPART_ENV=development"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("config check does not say %q:\n%s", want, &out)
+		}
+	}
+	out.Reset()
+	_ = configCheck(environ(safeProduction()), &out, &errOut)
+	for _, want := range []string{"RAMPART_RATE_SIGNUP=5/1h\n", "ENFORCED in RAMPART_ENV=production"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("config check in production does not say %q:\n%s", want, &out)
+		}
 	}
 }
