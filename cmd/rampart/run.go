@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,7 +33,7 @@ commands:
   auditlog verify  check every tenant's audit hash chain; prints each chain's head
   keys rotate    start signing with a new key; tokens signed by the old one stay valid until they expire
   config check   print the effective configuration (secrets masked) and the production posture checks
-  version        print the module versions this binary was built from
+  version        print the version, source revision and the modules this binary was built from
 
 Configuration comes from RAMPART_* environment variables; see README.md.
 `
@@ -79,14 +80,31 @@ func exitCode(err error) int {
 	return 1
 }
 
-// version prints the versions of the main module and every dependency
-// compiled in, as recorded by the Go toolchain in the binary.
+// version prints the main module's version, the source revision and its
+// time, the toolchain and whether cgo was on, then every dependency
+// compiled in, as recorded by the Go toolchain in the binary. A build
+// from a checkout gets a pseudo-version or "(devel)": its revision is what
+// identifies it.
 func version(stdout io.Writer) error {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return errors.New("no build information in this binary")
 	}
-	fmt.Fprintf(stdout, "rampart %s\n%s\n", bi.Main.Version, bi.GoVersion)
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	fmt.Fprintf(stdout, "rampart %s\n", bi.Main.Version)
+	if rev := settings["vcs.revision"]; rev != "" {
+		modified := ""
+		if settings["vcs.modified"] == "true" {
+			modified = " (with uncommitted changes)"
+		}
+		fmt.Fprintf(stdout, "revision %s %s%s\n", rev, settings["vcs.time"], modified)
+	} else {
+		fmt.Fprintln(stdout, "revision unknown (built outside a checkout or with -buildvcs=false)")
+	}
+	fmt.Fprintf(stdout, "%s CGO_ENABLED=%s\n", bi.GoVersion, cmp.Or(settings["CGO_ENABLED"], "unknown"))
 	for _, dep := range bi.Deps {
 		if dep.Replace != nil {
 			dep = dep.Replace

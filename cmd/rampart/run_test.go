@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"debug/buildinfo"
+	"debug/elf"
 	"encoding/base64"
 	"encoding/json/v2"
 	"errors"
@@ -278,14 +280,21 @@ func TestCanarySecretsNeverInOutput(t *testing.T) {
 	}
 }
 
-// buildBinary compiles the real rampart binary once per test run.
+// releaseBuild is the README's static release build (after "go build").
+var releaseBuild = []string{"-trimpath", "-ldflags=-s -w"}
+
+// buildBinary compiles the real rampart binary once per test run, as a
+// release is built: CGO_ENABLED=0 and releaseBuild, with the revision
+// recorded where the source is a checkout.
 var buildBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "rampart-bin-")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "rampart")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	cmd := exec.Command("go", append(append([]string{"build"}, releaseBuild...), "-buildvcs=auto", "-o", bin, ".")...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", errors.New(string(out))
 	}
@@ -491,5 +500,56 @@ func TestWrongMasterKeyIsNamed(t *testing.T) {
 		if strings.Contains(said, "seal:") || strings.Contains(said, "authentication failed") {
 			t.Errorf("%v shows a cipher error:\n%s", cmd[1:], said)
 		}
+	}
+}
+
+// TestReleaseBinaryIsStatic: the release build is one static executable
+// (no ELF interpreter, no shared libraries: it runs on distroless/static
+// or scratch), and `rampart version` in it says which source it is.
+func TestReleaseBinaryIsStatic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatalf("not an ELF executable (this test needs Linux): %v", err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the binary asks for a dynamic loader (PT_INTERP): it is not static")
+		}
+	}
+	if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
+		t.Errorf("the binary needs shared libraries %v (%v)", libs, err)
+	}
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath=true"} {
+		found := false
+		for _, s := range info.Settings {
+			found = found || s.Key+"="+s.Value == want
+		}
+		if !found {
+			t.Errorf("build settings lack %s: %v", want, info.Settings)
+		}
+	}
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("version: %v\n%s", err, out)
+	}
+	lines := strings.Split(string(out), "\n")
+	if len(lines) < 3 || !strings.HasPrefix(lines[0], "rampart ") || !strings.HasPrefix(lines[1], "revision ") ||
+		!strings.HasSuffix(lines[2], "CGO_ENABLED=0") {
+		t.Errorf("version:\n%s", out)
+	}
+	if _, err := os.Stat("../../.git"); err == nil && strings.Contains(lines[1], "unknown") {
+		t.Errorf("built from a checkout, but version does not name the revision:\n%s", out)
 	}
 }
