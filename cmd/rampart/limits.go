@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"example.com/rampart/internal/httpapi"
+	"example.com/rampart/internal/logging"
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/ratelimit"
 	"example.com/rampart/internal/throttle"
@@ -54,6 +55,9 @@ func buildLimits(cfg Config, logger *slog.Logger) (*limits, error) {
 			close:    func() error { return nil },
 		}, nil
 	}
+	// go-redis logs dial failures and the like itself; without this they
+	// would be free text on stderr, past the JSON log and its redaction.
+	redis.SetLogger(logging.PrintfLogger{Logger: logger, Msg: "redis client", Level: slog.LevelWarn})
 	opts, err := redis.ParseURL(cfg.RedisURL.Reveal())
 	if err != nil {
 		return nil, errors.New("RAMPART_REDIS_URL: not a usable Redis URL")

@@ -2,16 +2,22 @@ package main
 
 import (
 	"context"
+	"encoding/json/jsontext"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"example.com/rampart/internal/logging"
+	"example.com/rampart/internal/testutil"
 )
 
 // unreachable returns a loopback address where a TCP connect neither
@@ -158,5 +164,42 @@ func TestUnreachableRedisCostsMilliseconds(t *testing.T) {
 	counted("me after logout", func() response { return do(t, http.MethodGet, base+"/v1/me", nil, token) }, http.StatusUnauthorized)
 	if total == 0 {
 		t.Fatal("no Redis call was seen on the request path: the observer is not installed")
+	}
+}
+
+// TestRedisClientLogsAreJSON: go-redis's own lines (here: a refused dial)
+// arrive in the server's JSON log, through its redaction, not as free text
+// on stderr. The Redis password in the URL does not appear.
+func TestRedisClientLogsAreJSON(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close() // nothing listens there now: dials are refused at once
+	const password = "CANARY-redis-pw-5d1e"
+	var buf testutil.SyncBuffer
+	lim, err := buildLimits(Config{RedisURL: Secret("redis://:" + password + "@" + closed + "/0"), RedisPrefix: "t:"}, logging.New(&buf, slog.LevelInfo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lim.close()
+	t.Cleanup(func() {
+		redis.SetLogger(logging.PrintfLogger{Logger: slog.New(slog.DiscardHandler), Level: slog.LevelWarn})
+	})
+	if err := lim.redis.Ping(t.Context()).Err(); err == nil {
+		t.Fatal("ping to a closed port succeeded")
+	}
+	out := buf.String()
+	if !strings.Contains(out, `"msg":"redis client"`) || !strings.Contains(out, "failed to dial") {
+		t.Errorf("go-redis's dial failure is not in the JSON log:\n%s", out)
+	}
+	for line := range strings.Lines(out) {
+		if !jsontext.Value(line).IsValid() {
+			t.Errorf("not a JSON line: %q", line)
+		}
+	}
+	if strings.Contains(out, password) {
+		t.Errorf("the log shows the Redis password:\n%s", out)
 	}
 }

@@ -21,7 +21,8 @@
 //     not "key".
 //
 // Boolean, duration and time values are never redacted: they cannot carry a
-// secret, and "key_created=true" is worth seeing.
+// secret, and "key_created=true" is worth seeing. Durations are written as
+// Go duration strings ("15s", "1.5ms"), not as a count of nanoseconds.
 //
 // Values: a type that implements slog.LogValuer (such as the server's
 // Secret) redacts itself whatever its key. Email addresses under a key with
@@ -38,11 +39,14 @@
 package logging
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -99,8 +103,10 @@ func replaceAttr(groups []string, a slog.Attr) slog.Attr {
 	}
 
 	switch a.Value.Kind() {
-	case slog.KindBool, slog.KindDuration, slog.KindTime:
+	case slog.KindBool, slog.KindTime:
 		return a // cannot carry a secret
+	case slog.KindDuration:
+		return slog.String(a.Key, a.Value.Duration().String()) // a person reads "15s", not 15000000000
 	}
 
 	class := classify(a.Key)
@@ -286,3 +292,27 @@ func truncate(s string) string {
 	}
 	return s[:n] + truncMarker
 }
+
+// PrintfLogger hands the lines of a library that logs through
+// Printf(ctx, format, args...) (go-redis's redis.SetLogger) to the
+// structured logger, so they are JSON events that pass the redaction and
+// the size cap like any other, instead of free text on stderr. The text
+// goes under "detail" with any URL user info (user:password@) masked, since
+// the handler cannot see secrets inside a formatted string.
+type PrintfLogger struct {
+	Logger *slog.Logger
+	Msg    string     // the event's message, naming the library: "redis client"
+	Level  slog.Level // libraries log failures this way; slog.LevelWarn
+}
+
+func (p PrintfLogger) Printf(ctx context.Context, format string, args ...any) {
+	if !p.Logger.Enabled(ctx, p.Level) {
+		return
+	}
+	p.Logger.LogAttrs(ctx, p.Level, p.Msg, slog.String("detail", maskUserinfo(fmt.Sprintf(format, args...))))
+}
+
+// userinfo is the user:password@ part of a URL in free text.
+var userinfo = regexp.MustCompile(`(://)[^/@\s]*@`)
+
+func maskUserinfo(s string) string { return userinfo.ReplaceAllString(s, "${1}"+Redacted+"@") }

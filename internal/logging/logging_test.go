@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -150,8 +151,9 @@ func TestKeptKinds(t *testing.T) {
 	if ev["key_created"] != true {
 		t.Errorf("key_created = %v, want true", ev["key_created"])
 	}
-	if ev["token_ttl"] != float64(time.Second) {
-		t.Errorf("token_ttl = %v, want %d", ev["token_ttl"], time.Second)
+	// A duration reads as a person writes it, not as nanoseconds.
+	if ev["token_ttl"] != "1s" {
+		t.Errorf("token_ttl = %v, want \"1s\"", ev["token_ttl"])
 	}
 }
 
@@ -311,5 +313,31 @@ func TestWords(t *testing.T) {
 		if got := strings.Join(words(in), " "); got != want {
 			t.Errorf("words(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestPrintfLogger: a library's Printf lines become one JSON event each,
+// at the given level, with URL user info masked and the size capped.
+func TestPrintfLogger(t *testing.T) {
+	raw, events := logLines(t, func(l *slog.Logger) {
+		p := PrintfLogger{Logger: l, Msg: "redis client", Level: slog.LevelWarn}
+		p.Printf(context.Background(), "redis: dial %s: %v", "rediss://:"+canary+"@cache:6380/0", errors.New("refused\n{\"level\":\"INFO\"}"))
+		p.Printf(context.Background(), "%s", strings.Repeat("x", 2*MaxValueBytes))
+	})
+	if strings.Contains(raw, canary) {
+		t.Errorf("output contains the password:\n%s", raw)
+	}
+	if len(events) != 2 || events[0]["msg"] != "redis client" || events[0]["level"] != "WARN" ||
+		!strings.Contains(events[0]["detail"].(string), "rediss://REDACTED@cache:6380/0") {
+		t.Fatalf("events: %v", events)
+	}
+	if d := events[1]["detail"].(string); len(d) > MaxValueBytes {
+		t.Errorf("detail is %d bytes, want at most %d", len(d), MaxValueBytes)
+	}
+	// Below the logger's level nothing is formatted or written.
+	var buf bytes.Buffer
+	PrintfLogger{Logger: New(&buf, slog.LevelError), Msg: "m", Level: slog.LevelWarn}.Printf(context.Background(), "x")
+	if buf.Len() != 0 {
+		t.Errorf("a WARN line passed an ERROR logger: %s", &buf)
 	}
 }
