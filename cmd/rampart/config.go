@@ -51,6 +51,7 @@ type Config struct {
 	RefreshCookie     bool            // RAMPART_REFRESH_COOKIE: browsers on CORS origins get the refresh token as a __Host- cookie
 	LogLevel          slog.Level      // RAMPART_LOG_LEVEL: debug|info|warn|error, default info
 	ShutdownTimeout   time.Duration   // RAMPART_SHUTDOWN_TIMEOUT, default 15s, 1s..5m
+	StartupTimeout    time.Duration   // RAMPART_STARTUP_TIMEOUT, default 60s, 1s..1h: how long start-up waits for the database
 }
 
 // Rate is a request budget: N requests per Per.
@@ -148,7 +149,7 @@ var knownVars = func() map[string]bool {
 		"RAMPART_ENV", "RAMPART_ADDR", "RAMPART_ADMIN_ADDR", "RAMPART_CORS_ORIGINS",
 		"RAMPART_TRUSTED_PROXIES", "RAMPART_PASSWORD_MIN_LENGTH", "RAMPART_MAX_BODY_BYTES",
 		"RAMPART_DATA_DIR", "RAMPART_AUTO_MIGRATE", "RAMPART_PPROF", "RAMPART_LOG_LEVEL",
-		"RAMPART_SHUTDOWN_TIMEOUT", "RAMPART_REDIS_PREFIX", "RAMPART_REFRESH_COOKIE",
+		"RAMPART_SHUTDOWN_TIMEOUT", "RAMPART_STARTUP_TIMEOUT", "RAMPART_REDIS_PREFIX", "RAMPART_REFRESH_COOKIE",
 		"RAMPART_ARGON2_MEMORY", "RAMPART_ARGON2_TIME",
 	} {
 		m[name] = true
@@ -204,6 +205,7 @@ func loadConfig(environ []string) (Config, error) {
 		MaxBodyBytes:      100 << 10,
 		LogLevel:          slog.LevelInfo,
 		ShutdownTimeout:   15 * time.Second,
+		StartupTimeout:    60 * time.Second,
 	}
 
 	if v := env["RAMPART_ENV"]; v != "" {
@@ -389,6 +391,14 @@ func loadConfig(environ []string) (Config, error) {
 			p.add("RAMPART_SHUTDOWN_TIMEOUT", "must be a duration from 1s to 5m, e.g. 15s")
 		} else {
 			c.ShutdownTimeout = d
+		}
+	}
+	if v := env["RAMPART_STARTUP_TIMEOUT"]; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			p.add("RAMPART_STARTUP_TIMEOUT", "must be a duration from 1s to 1h, e.g. 60s")
+		} else {
+			c.StartupTimeout = d
 		}
 	}
 
@@ -1075,6 +1085,7 @@ func (c Config) writeEffective(w io.Writer) {
 		{"RAMPART_REFRESH_COOKIE", strconv.FormatBool(c.RefreshCookie)},
 		{"RAMPART_LOG_LEVEL", strings.ToLower(c.LogLevel.String())},
 		{"RAMPART_SHUTDOWN_TIMEOUT", shortDuration(c.ShutdownTimeout)},
+		{"RAMPART_STARTUP_TIMEOUT", shortDuration(c.StartupTimeout)},
 	}...)
 	for _, l := range lines {
 		fmt.Fprintf(w, "%s=%s\n", l.name, l.value)

@@ -100,6 +100,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		AutoMigrate:     true,
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: 15 * time.Second,
+		StartupTimeout:  60 * time.Second,
 	}
 	if got, w := fmt.Sprintf("%#v", c), fmt.Sprintf("%#v", want); got != w {
 		t.Errorf("defaults:\n got %s\nwant %s", got, w)
@@ -160,6 +161,7 @@ func TestLoadConfigValidValues(t *testing.T) {
 		"RAMPART_PPROF=true",
 		"RAMPART_LOG_LEVEL=DEBUG",
 		"RAMPART_SHUTDOWN_TIMEOUT=5m",
+		"RAMPART_STARTUP_TIMEOUT=1h",
 		"RAMPART_TEST_POSTGRES_DSN=whatever", // a test's variable: ignored
 	)
 	if err != nil {
@@ -189,6 +191,7 @@ func TestLoadConfigValidValues(t *testing.T) {
 		{"Pprof", c.Pprof, true},
 		{"LogLevel", c.LogLevel, slog.LevelDebug},
 		{"ShutdownTimeout", c.ShutdownTimeout, 5 * time.Minute},
+		{"StartupTimeout", c.StartupTimeout, time.Hour},
 	}
 	for _, ch := range checks {
 		if fmt.Sprint(ch.got) != fmt.Sprint(ch.want) {
@@ -269,6 +272,9 @@ func TestLoadConfigInvalidValues(t *testing.T) {
 		{"RAMPART_SHUTDOWN_TIMEOUT", "0s"},
 		{"RAMPART_SHUTDOWN_TIMEOUT", "6m"},
 		{"RAMPART_SHUTDOWN_TIMEOUT", "soon"},
+		{"RAMPART_STARTUP_TIMEOUT", "0s"},
+		{"RAMPART_STARTUP_TIMEOUT", "61m"},
+		{"RAMPART_STARTUP_TIMEOUT", "-1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -641,6 +647,7 @@ func TestWriteEffective(t *testing.T) {
 		"RAMPART_AUTO_MIGRATE=false\n",
 		"RAMPART_LOG_LEVEL=info\n",
 		"RAMPART_SHUTDOWN_TIMEOUT=15s\n",
+		"RAMPART_STARTUP_TIMEOUT=1m\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)

@@ -62,8 +62,16 @@ type listening struct {
 	AdminAddr string `json:"admin_addr"`
 }
 
-// waitListening polls the server's log for its "listening" line.
+// waitListening polls the server's log for its "listening" line: it is
+// ready to serve.
 func waitListening(t *testing.T, out interface{ String() string }, done <-chan error) listening {
+	t.Helper()
+	return waitLogged(t, out, done, "listening")
+}
+
+// waitLogged polls the server's log for a line with msg and the listeners'
+// addresses ("starting" when they are open, "listening" when it is ready).
+func waitLogged(t *testing.T, out interface{ String() string }, done <-chan error, msg string) listening {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -73,7 +81,7 @@ func waitListening(t *testing.T, out interface{ String() string }, done <-chan e
 				Msg string `json:"msg"`
 				listening
 			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == msg {
 				return line.listening
 			}
 		}
@@ -83,7 +91,7 @@ func waitListening(t *testing.T, out interface{ String() string }, done <-chan e
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	t.Fatalf("server did not start listening:\n%s", out.String())
+	t.Fatalf("server did not log %q:\n%s", msg, out.String())
 	return listening{}
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ import (
 	"example.com/rampart/internal/httpapi"
 	"example.com/rampart/internal/logging"
 	"example.com/rampart/internal/password"
+	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/sessioncache"
 	"example.com/rampart/internal/token"
 )
@@ -53,7 +55,34 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 			slog.String("data_dir", cfg.DataDir), slog.Bool("key_created", created))
 	}
 
-	st, err := openStore(ctx, cfg)
+	// Listen first, so that while the database is not reachable yet the
+	// process answers as alive but not ready instead of crash-looping.
+	publicLn, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		logger.Error("listen", slog.String("addr", cfg.Addr), slog.String("error", err.Error()))
+		return errReported
+	}
+	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		publicLn.Close()
+		logger.Error("listen (admin)", slog.String("addr", cfg.AdminAddr), slog.String("error", err.Error()))
+		return errReported
+	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var current atomic.Pointer[http.Handler]
+	starting := httpapi.Starting()
+	current.Store(&starting)
+	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	public := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*current.Load()).ServeHTTP(w, r) }), errorLog)
+	admin := newHTTPServer(adminHandler(registry, cfg.Pprof), errorLog)
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- public.Serve(publicLn) }()
+	go func() { serveErr <- admin.Serve(adminLn) }()
+	defer func() { _ = public.Close(); _ = admin.Close() }() // after a failed start; a no-op after Shutdown
+	logger.Info("starting", slog.String("addr", publicLn.Addr().String()), slog.String("admin_addr", adminLn.Addr().String()))
+
+	st, err := waitForStore(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("open store", slog.String("error", err.Error()))
 		return errReported
@@ -90,8 +119,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	// Another replica may rotate the signing keys; pick them up.
 	go refreshKeys(ctx, parts, logger)
 
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	registry.MustRegister(
 		// A login flood shows here first: every slot busy, the queue full.
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_password_hashes_running", Help: "argon2id hashes computing now."},
 			func() float64 { return float64(parts.hasher.Stats().Running) }),
@@ -117,28 +145,10 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		return errReported
 	}
 
-	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
-	public := newHTTPServer(handler, errorLog)
-	admin := newHTTPServer(adminHandler(registry, cfg.Pprof), errorLog)
-
-	publicLn, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		logger.Error("listen", slog.String("addr", cfg.Addr), slog.String("error", err.Error()))
-		return errReported
-	}
-	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
-	if err != nil {
-		publicLn.Close()
-		logger.Error("listen (admin)", slog.String("addr", cfg.AdminAddr), slog.String("error", err.Error()))
-		return errReported
-	}
+	current.Store(&handler)
 	logger.Info("listening", slog.String("env", cfg.Env),
 		slog.String("addr", publicLn.Addr().String()), slog.String("admin_addr", adminLn.Addr().String()),
 		slog.Bool("pprof", cfg.Pprof))
-
-	serveErr := make(chan error, 2)
-	go func() { serveErr <- public.Serve(publicLn) }()
-	go func() { serveErr <- admin.Serve(adminLn) }()
 
 	select {
 	case <-ctx.Done():
@@ -225,5 +235,49 @@ func every(ctx context.Context, d time.Duration, fn func()) {
 		case <-t.C:
 			fn()
 		}
+	}
+}
+
+// Backoff between attempts to reach the database at start-up.
+const (
+	startupFirstRetry = 250 * time.Millisecond
+	startupMaxRetry   = 5 * time.Second
+)
+
+// waitForStore opens the store and waits until it answers, retrying with
+// doubling waits until cfg.StartupTimeout has passed: a database that
+// starts after this process (a fresh deployment, a restart of both) is
+// waited for, and one that never comes is reported with the last reason.
+// A URL that cannot work, and SQLite (a local file), are not retried.
+func waitForStore(ctx context.Context, cfg Config, logger *slog.Logger) (store, error) {
+	deadline := time.Now().Add(cfg.StartupTimeout)
+	wait := startupFirstRetry
+	for attempt := 1; ; attempt++ {
+		st, err := openStore(ctx, cfg)
+		if err == nil {
+			if err = st.Ping(ctx); err == nil {
+				return st, nil
+			}
+			st.Close()
+		}
+		if _, file := cfg.SQLitePath(); file || rampart.ErrorKind(err) == rampart.KindInvalid {
+			return nil, err // a local file or a bad URL: waiting changes nothing
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("stopped while waiting for the database: %w", err)
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, fmt.Errorf("the database did not answer within RAMPART_STARTUP_TIMEOUT=%v (%d attempts); last error: %w",
+				cfg.StartupTimeout, attempt, err)
+		}
+		wait = min(wait, left)
+		logger.Warn("database not reachable yet; retrying", slog.Int("attempt", attempt),
+			slog.Duration("retry_in", wait), slog.String("error", err.Error()))
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, startupMaxRetry)
 	}
 }

@@ -48,3 +48,20 @@ func handleReadyz(store Pinger, degraded func() bool, logger *slog.Logger) http.
 		writeJSON(w, http.StatusOK, statusBody{Status: "ok"})
 	})
 }
+
+// Starting is the handler while the server waits for its store at
+// start-up: alive (GET /healthz 200) but not ready (/readyz and every other
+// route 503 problem+json with Retry-After), so that an orchestrator neither
+// restarts the process nor routes traffic to it.
+func Starting() http.Handler {
+	healthz := handleHealthz()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			healthz.ServeHTTP(w, r)
+			return
+		}
+		writeProblem(w, r, probUnavailable, "the service is starting", nil)
+	})
+}
