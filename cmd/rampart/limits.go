@@ -58,6 +58,24 @@ func buildLimits(cfg Config, logger *slog.Logger) (*limits, error) {
 	// go-redis logs dial failures and the like itself; without this they
 	// would be free text on stderr, past the JSON log and its redaction.
 	redis.SetLogger(logging.PrintfLogger{Logger: logger, Msg: "redis client", Level: slog.LevelWarn})
+	client, err := newRedisClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	shared := ratelimit.NewFailover(ratelimit.NewRedis(client, cfg.RedisPrefix+"rl:"), local, logger, redisCallTimeout, redisRetryEvery)
+	sharedThrottle := throttle.NewFailover(throttle.NewRedis(client, cfg.RedisPrefix+"login:", throttle.DefaultPolicy), localThrottle, logger)
+	return &limits{
+		http:     httpapi.RateLimits{Limiter: shared, Budgets: budgets},
+		throttle: sharedThrottle,
+		healthy:  shared.Healthy,
+		redis:    client,
+		close:    client.Close,
+	}, nil
+}
+
+// newRedisClient is the Redis client of RAMPART_REDIS_URL with the short
+// deadlines of the request path.
+func newRedisClient(cfg Config) (*redis.Client, error) {
 	opts, err := redis.ParseURL(cfg.RedisURL.Reveal())
 	if err != nil {
 		return nil, errors.New("RAMPART_REDIS_URL: not a usable Redis URL")
@@ -70,15 +88,7 @@ func buildLimits(cfg Config, logger *slog.Logger) (*limits, error) {
 	if redisObserver != nil {
 		client.AddHook(redisObserver) // inside callDeadline: it sees each call's deadline
 	}
-	shared := ratelimit.NewFailover(ratelimit.NewRedis(client, cfg.RedisPrefix+"rl:"), local, logger, redisCallTimeout, redisRetryEvery)
-	sharedThrottle := throttle.NewFailover(throttle.NewRedis(client, cfg.RedisPrefix+"login:", throttle.DefaultPolicy), localThrottle, logger)
-	return &limits{
-		http:     httpapi.RateLimits{Limiter: shared, Budgets: budgets},
-		throttle: sharedThrottle,
-		healthy:  shared.Healthy,
-		redis:    client,
-		close:    client.Close,
-	}, nil
+	return client, nil
 }
 
 // probeRedis keeps the limiter's view of Redis fresh even when no request

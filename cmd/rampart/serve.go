@@ -116,8 +116,12 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		return errReported
 	}
 	setMemoryLimit(cfg.Argon2, logger)
-	// Another replica may rotate the signing keys; pick them up.
+	// Another replica or `rampart keys rotate` may rotate the signing keys:
+	// pick them up at once when Redis tells, and by polling in any case.
 	go refreshKeys(ctx, parts, logger)
+	if lim.redis != nil {
+		go followKeyRotations(ctx, lim.redis, cfg.RedisPrefix+keyRotationsChannel, parts.tokens, logger)
+	}
 
 	registry.MustRegister(
 		// A login flood shows here first: every slot busy, the queue full.
@@ -213,11 +217,16 @@ func adminHandler(registry *prometheus.Registry, withPprof bool) http.Handler {
 	return mux
 }
 
-// refreshKeys reloads the signing keys every token.RefreshEvery until ctx
+// keyReloadEvery is how often serve reloads the signing keys:
+// token.RefreshEvery. A variable so that a test can make the poll the only
+// way (long) or a quick one.
+var keyReloadEvery = token.RefreshEvery
+
+// refreshKeys reloads the signing keys every keyReloadEvery until ctx
 // ends, so keys rotated by another replica (or `rampart keys rotate`) are
 // used without a restart.
 func refreshKeys(ctx context.Context, parts *identityParts, logger *slog.Logger) {
-	every(ctx, token.RefreshEvery, func() {
+	every(ctx, keyReloadEvery, func() {
 		if err := parts.tokens.Refresh(ctx); err != nil {
 			logger.Warn("reload signing keys", slog.String("error", err.Error()))
 		}

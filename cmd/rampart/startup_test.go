@@ -89,10 +89,14 @@ func TestStartupGivesUpWithTheReason(t *testing.T) {
 	}
 }
 
-// waitFor polls the server's log until it contains s.
+// waitFor polls the server's log until it contains s. The deadline only
+// keeps a broken server from hanging the test; nothing is timed.
 func waitFor(t *testing.T, out interface{ String() string }, done <-chan error, s string) {
 	t.Helper()
-	for !strings.Contains(out.String(), s) {
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), s); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log never said %q:\n%s", s, out)
+		}
 		select {
 		case err := <-done:
 			t.Fatalf("server stopped: %v\n%s", err, out)

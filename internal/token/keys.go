@@ -163,6 +163,9 @@ func (m *Manager) Revoke(ctx context.Context, kid string, now time.Time) error {
 	return m.reload(ctx)
 }
 
+// ActiveKID is the id of the key that signs now ("" before Load).
+func (m *Manager) ActiveKID() string { return m.keys.Load().kid }
+
 // JWKS returns the public keys that verify tokens now, the active key and
 // the retired ones still in their window, as a JSON Web Key Set.
 func (m *Manager) JWKS() ([]byte, error) {
