@@ -31,7 +31,8 @@ commands:
   migrate up     apply pending schema migrations
   migrate status show the schema version (exit code 3: migrations pending)
   auditlog verify  check every tenant's audit hash chain; prints each chain's head
-  keys rotate    start signing with a new key; tokens signed by the old one stay valid until they expire
+  keys rotate    start signing with a new key and print its id; running replicas use it within 5s;
+                 tokens signed by the old one stay valid until they expire
   config check   print the effective configuration (secrets masked) and the production posture checks
   version        print the version, source revision and the modules this binary was built from
 
