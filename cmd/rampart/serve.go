@@ -118,7 +118,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	setMemoryLimit(cfg.Argon2, logger)
 	// Another replica or `rampart keys rotate` may rotate the signing keys:
 	// pick them up at once when Redis tells, and by polling in any case.
-	go refreshKeys(ctx, parts, logger)
+	go refreshKeys(ctx, parts, logger, keyReloadEvery)
 	if lim.redis != nil {
 		go followKeyRotations(ctx, lim.redis, cfg.RedisPrefix+keyRotationsChannel, parts.tokens, logger)
 	}
@@ -222,11 +222,11 @@ func adminHandler(registry *prometheus.Registry, withPprof bool) http.Handler {
 // way (long) or a quick one.
 var keyReloadEvery = token.RefreshEvery
 
-// refreshKeys reloads the signing keys every keyReloadEvery until ctx
-// ends, so keys rotated by another replica (or `rampart keys rotate`) are
-// used without a restart.
-func refreshKeys(ctx context.Context, parts *identityParts, logger *slog.Logger) {
-	every(ctx, keyReloadEvery, func() {
+// refreshKeys reloads the signing keys every interval until ctx ends, so
+// keys rotated by another replica (or `rampart keys rotate`) are used
+// without a restart.
+func refreshKeys(ctx context.Context, parts *identityParts, logger *slog.Logger, interval time.Duration) {
+	every(ctx, interval, func() {
 		if err := parts.tokens.Refresh(ctx); err != nil {
 			logger.Warn("reload signing keys", slog.String("error", err.Error()))
 		}
