@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"example.com/rampart/internal/password"
 )
@@ -51,6 +52,10 @@ type Config struct {
 	RefreshCookie     bool            // RAMPART_REFRESH_COOKIE: browsers on CORS origins get the refresh token as a __Host- cookie
 	LogLevel          slog.Level      // RAMPART_LOG_LEVEL: debug|info|warn|error, default info
 	ShutdownTimeout   time.Duration   // RAMPART_SHUTDOWN_TIMEOUT, default 15s, 1s..5m
+	// AuditCheckpointPath (RAMPART_AUDIT_CHECKPOINT_PATH): an absolute path;
+	// audit chain checkpoints are appended to it as JSON lines. Empty: the
+	// log stream only.
+	AuditCheckpointPath string
 }
 
 // Rate is a request budget: N requests per Per.
@@ -131,7 +136,7 @@ var knownVars = func() map[string]bool {
 		"RAMPART_TRUSTED_PROXIES", "RAMPART_PASSWORD_MIN_LENGTH", "RAMPART_MAX_BODY_BYTES",
 		"RAMPART_DATA_DIR", "RAMPART_AUTO_MIGRATE", "RAMPART_PPROF", "RAMPART_LOG_LEVEL",
 		"RAMPART_SHUTDOWN_TIMEOUT", "RAMPART_REDIS_PREFIX", "RAMPART_REFRESH_COOKIE",
-		"RAMPART_ARGON2_MEMORY", "RAMPART_ARGON2_TIME",
+		"RAMPART_ARGON2_MEMORY", "RAMPART_ARGON2_TIME", "RAMPART_AUDIT_CHECKPOINT_PATH",
 	} {
 		m[name] = true
 	}
@@ -371,6 +376,14 @@ func loadConfig(environ []string) (Config, error) {
 			p.add("RAMPART_SHUTDOWN_TIMEOUT", "must be a duration from 1s to 5m, e.g. 15s")
 		} else {
 			c.ShutdownTimeout = d
+		}
+	}
+
+	if v := env["RAMPART_AUDIT_CHECKPOINT_PATH"]; v != "" {
+		if !filepath.IsAbs(v) || strings.ContainsFunc(v, unicode.IsControl) {
+			p.add("RAMPART_AUDIT_CHECKPOINT_PATH", "must be an absolute file path")
+		} else {
+			c.AuditCheckpointPath = filepath.Clean(v)
 		}
 	}
 
@@ -1057,6 +1070,7 @@ func (c Config) writeEffective(w io.Writer) {
 		{"RAMPART_REFRESH_COOKIE", strconv.FormatBool(c.RefreshCookie)},
 		{"RAMPART_LOG_LEVEL", strings.ToLower(c.LogLevel.String())},
 		{"RAMPART_SHUTDOWN_TIMEOUT", shortDuration(c.ShutdownTimeout)},
+		{"RAMPART_AUDIT_CHECKPOINT_PATH", c.AuditCheckpointPath},
 	}...)
 	for _, l := range lines {
 		fmt.Fprintf(w, "%s=%s\n", l.name, l.value)

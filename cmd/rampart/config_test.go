@@ -160,6 +160,7 @@ func TestLoadConfigValidValues(t *testing.T) {
 		"RAMPART_PPROF=true",
 		"RAMPART_LOG_LEVEL=DEBUG",
 		"RAMPART_SHUTDOWN_TIMEOUT=5m",
+		"RAMPART_AUDIT_CHECKPOINT_PATH=/var/log/rampart/../audit/checkpoints.jsonl",
 		"RAMPART_TEST_POSTGRES_DSN=whatever", // a test's variable: ignored
 	)
 	if err != nil {
@@ -189,6 +190,7 @@ func TestLoadConfigValidValues(t *testing.T) {
 		{"Pprof", c.Pprof, true},
 		{"LogLevel", c.LogLevel, slog.LevelDebug},
 		{"ShutdownTimeout", c.ShutdownTimeout, 5 * time.Minute},
+		{"AuditCheckpointPath", c.AuditCheckpointPath, "/var/log/audit/checkpoints.jsonl"},
 	}
 	for _, ch := range checks {
 		if fmt.Sprint(ch.got) != fmt.Sprint(ch.want) {
@@ -269,6 +271,8 @@ func TestLoadConfigInvalidValues(t *testing.T) {
 		{"RAMPART_SHUTDOWN_TIMEOUT", "0s"},
 		{"RAMPART_SHUTDOWN_TIMEOUT", "6m"},
 		{"RAMPART_SHUTDOWN_TIMEOUT", "soon"},
+		{"RAMPART_AUDIT_CHECKPOINT_PATH", "checkpoints.jsonl"},
+		{"RAMPART_AUDIT_CHECKPOINT_PATH", "/var/log/a\nb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
