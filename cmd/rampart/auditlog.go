@@ -54,14 +54,16 @@ func auditlogVerify(ctx context.Context, args, environ []string, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	byTenant := map[string][]rampart.AuditCheckpoint{}
 	for _, c := range checkpoints {
-		if !slices.Contains(tenants, c.TenantID) {
+		if _, seen := byTenant[c.TenantID]; !seen && !slices.Contains(tenants, c.TenantID) {
 			tenants = append(tenants, c.TenantID)
 		}
+		byTenant[c.TenantID] = append(byTenant[c.TenantID], c)
 	}
 	broken := 0
 	for _, id := range tenants {
-		r, err := rampart.VerifyAuditCheckpoints(ctx, st, id, checkpoints)
+		r, err := rampart.VerifyAuditCheckpoints(ctx, st, id, byTenant[id])
 		if err != nil {
 			return err
 		}
