@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"example.com/rampart/internal/password"
 )
@@ -52,6 +53,10 @@ type Config struct {
 	LogLevel          slog.Level      // RAMPART_LOG_LEVEL: debug|info|warn|error, default info
 	ShutdownTimeout   time.Duration   // RAMPART_SHUTDOWN_TIMEOUT, default 15s, 1s..5m
 	StartupTimeout    time.Duration   // RAMPART_STARTUP_TIMEOUT, default 60s, 1s..1h: how long start-up waits for the database
+	// AuditCheckpointPath (RAMPART_AUDIT_CHECKPOINT_PATH): an absolute path;
+	// audit chain checkpoints are appended to it as JSON lines. Empty: the
+	// log stream only.
+	AuditCheckpointPath string
 }
 
 // Rate is a request budget: N requests per Per.
@@ -150,7 +155,7 @@ var knownVars = func() map[string]bool {
 		"RAMPART_TRUSTED_PROXIES", "RAMPART_PASSWORD_MIN_LENGTH", "RAMPART_MAX_BODY_BYTES",
 		"RAMPART_DATA_DIR", "RAMPART_AUTO_MIGRATE", "RAMPART_PPROF", "RAMPART_LOG_LEVEL",
 		"RAMPART_SHUTDOWN_TIMEOUT", "RAMPART_STARTUP_TIMEOUT", "RAMPART_REDIS_PREFIX", "RAMPART_REFRESH_COOKIE",
-		"RAMPART_ARGON2_MEMORY", "RAMPART_ARGON2_TIME",
+		"RAMPART_ARGON2_MEMORY", "RAMPART_ARGON2_TIME", "RAMPART_AUDIT_CHECKPOINT_PATH",
 	} {
 		m[name] = true
 	}
@@ -399,6 +404,14 @@ func loadConfig(environ []string) (Config, error) {
 			p.add("RAMPART_STARTUP_TIMEOUT", "must be a duration from 1s to 1h, e.g. 60s")
 		} else {
 			c.StartupTimeout = d
+		}
+	}
+
+	if v := env["RAMPART_AUDIT_CHECKPOINT_PATH"]; v != "" {
+		if !filepath.IsAbs(v) || strings.ContainsFunc(v, unicode.IsControl) {
+			p.add("RAMPART_AUDIT_CHECKPOINT_PATH", "must be an absolute file path")
+		} else {
+			c.AuditCheckpointPath = filepath.Clean(v)
 		}
 	}
 
@@ -1086,6 +1099,7 @@ func (c Config) writeEffective(w io.Writer) {
 		{"RAMPART_LOG_LEVEL", strings.ToLower(c.LogLevel.String())},
 		{"RAMPART_SHUTDOWN_TIMEOUT", shortDuration(c.ShutdownTimeout)},
 		{"RAMPART_STARTUP_TIMEOUT", shortDuration(c.StartupTimeout)},
+		{"RAMPART_AUDIT_CHECKPOINT_PATH", c.AuditCheckpointPath},
 	}...)
 	for _, l := range lines {
 		fmt.Fprintf(w, "%s=%s\n", l.name, l.value)

@@ -162,6 +162,7 @@ func TestLoadConfigValidValues(t *testing.T) {
 		"RAMPART_LOG_LEVEL=DEBUG",
 		"RAMPART_SHUTDOWN_TIMEOUT=5m",
 		"RAMPART_STARTUP_TIMEOUT=1h",
+		"RAMPART_AUDIT_CHECKPOINT_PATH=/var/log/rampart/../audit/checkpoints.jsonl",
 		"RAMPART_TEST_POSTGRES_DSN=whatever", // a test's variable: ignored
 	)
 	if err != nil {
@@ -192,6 +193,7 @@ func TestLoadConfigValidValues(t *testing.T) {
 		{"LogLevel", c.LogLevel, slog.LevelDebug},
 		{"ShutdownTimeout", c.ShutdownTimeout, 5 * time.Minute},
 		{"StartupTimeout", c.StartupTimeout, time.Hour},
+		{"AuditCheckpointPath", c.AuditCheckpointPath, "/var/log/audit/checkpoints.jsonl"},
 	}
 	for _, ch := range checks {
 		if fmt.Sprint(ch.got) != fmt.Sprint(ch.want) {
@@ -275,6 +277,8 @@ func TestLoadConfigInvalidValues(t *testing.T) {
 		{"RAMPART_STARTUP_TIMEOUT", "0s"},
 		{"RAMPART_STARTUP_TIMEOUT", "61m"},
 		{"RAMPART_STARTUP_TIMEOUT", "-1s"},
+		{"RAMPART_AUDIT_CHECKPOINT_PATH", "checkpoints.jsonl"},
+		{"RAMPART_AUDIT_CHECKPOINT_PATH", "/var/log/a\nb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

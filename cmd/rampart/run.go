@@ -30,7 +30,8 @@ commands:
   serve          run the API server (the default)
   migrate up     apply pending schema migrations
   migrate status show the schema version (exit code 3: migrations pending)
-  auditlog verify  check every tenant's audit hash chain; prints each chain's head
+  auditlog verify [--checkpoints FILE]
+                 check every tenant's audit hash chain, and against exported checkpoints; prints each chain's head
   keys rotate    start signing with a new key and print its id; running replicas use it within 5s;
                  tokens signed by the old one stay valid until they expire
   config check   print the effective configuration (secrets masked) and the production posture checks
@@ -47,6 +48,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if len(cmd) == 0 {
 		cmd = []string{"serve"}
 	}
+	if len(cmd) > 2 && cmd[0] == "auditlog" && cmd[1] == "verify" {
+		return auditlogVerify(ctx, cmd[2:], environ, stdout, stderr)
+	}
 	switch strings.Join(cmd, " ") {
 	case "serve":
 		return serve(ctx, environ, stdout, stderr)
@@ -55,7 +59,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "migrate status":
 		return migrate(ctx, environ, stdout, stderr, false)
 	case "auditlog verify":
-		return auditlogVerify(ctx, environ, stdout, stderr)
+		return auditlogVerify(ctx, nil, environ, stdout, stderr)
 	case "keys rotate":
 		return keysRotate(ctx, environ, stdout, stderr)
 	case "config check":

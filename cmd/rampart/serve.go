@@ -110,7 +110,13 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		go bus.Listen(ctx, sessions, logger)
 	}
 
-	parts, err := buildIdentity(ctx, cfg, sessions, lim.throttle)
+	checkpoints, err := openCheckpointExporter(cfg, logger)
+	if err != nil {
+		logger.Error("audit checkpoints", slog.String("error", err.Error()))
+		return errReported
+	}
+	defer checkpoints.Close()
+	parts, err := buildIdentity(ctx, cfg, rampart.WithAuditCheckpoints(sessions, checkpoints), lim.throttle)
 	if err != nil {
 		logger.Error("identity", slog.String("error", err.Error()))
 		return errReported

@@ -33,6 +33,8 @@ func TestAuditEvents(t *testing.T) {
 	step()
 	var order orderResponse
 	a.do("POST", "/v1/orders", adminTok, `{"items":[{"sku":"A-1","quantity":1}]}`).json(t, &order)
+	step()
+	a.do("PATCH", "/v1/orders/"+order.ID, adminTok, map[string]string{"note": "not audited"})
 	a.do("DELETE", "/v1/orders/"+order.ID, adminTok, nil)
 	step()
 	a.do("DELETE", "/v1/users/"+member.ID, adminTok, nil)
@@ -47,12 +49,12 @@ func TestAuditEvents(t *testing.T) {
 	for _, e := range list.Items {
 		types = append(types, e.Type)
 	}
-	want := []string{"user.deleted", "order.deleted", "apikey.created", "user.role_changed", "user.role_changed",
+	want := []string{"user.deleted", "order.deleted", "order.created", "apikey.created", "user.role_changed", "user.role_changed",
 		"user.created", "user.login", "user.signup"}
 	if !slices.Equal(types, want) {
 		t.Fatalf("types, newest first: %v, want %v", types, want)
 	}
-	demoted := list.Items[3]
+	demoted := list.Items[4]
 	if demoted.Seq != 5 || demoted.ActorID != su.UserID || demoted.Target != member.ID || demoted.SourceIP == "" ||
 		demoted.RequestID == "" || string(demoted.Details) != `{"from":"admin","to":"member"}` || demoted.Time.IsZero() {
 		t.Errorf("role change event %+v", demoted)

@@ -134,7 +134,7 @@ func (a *testApp) newAPIKey(admin *rampart.User, scopes ...string) (*rampart.API
 // newOrder places an order owned by u.
 func (a *testApp) newOrder(u *rampart.User) *rampart.Order {
 	a.t.Helper()
-	o, err := a.service().CreateOrder(a.t.Context(), userPrincipal(u),
+	o, err := a.service().CreateOrder(a.t.Context(), rampart.RequestMeta{}, userPrincipal(u),
 		rampart.OrderInput{Items: []rampart.OrderItem{{SKU: "SKU-1", Quantity: 1}}})
 	if err != nil {
 		a.t.Fatal(err)

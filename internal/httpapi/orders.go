@@ -86,7 +86,7 @@ func handleCreateOrder(d handlerDeps) http.Handler {
 		if in.Note != nil {
 			order.Note = *in.Note
 		}
-		o, err := d.service.CreateOrder(r.Context(), principalFrom(r.Context()), order)
+		o, err := d.service.CreateOrder(r.Context(), meta(r), principalFrom(r.Context()), order)
 		if err != nil {
 			writeError(w, r, d.logger, err)
 			return
@@ -117,7 +117,7 @@ func handleUpdateOrder(d handlerDeps) http.Handler {
 			status := rampart.OrderStatus(*in.Status)
 			u.Status = &status
 		}
-		o, err := d.service.UpdateOrder(r.Context(), principalFrom(r.Context()), r.PathValue("id"), u)
+		o, err := d.service.UpdateOrder(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id"), u)
 		if err != nil {
 			writeError(w, r, d.logger, err)
 			return

@@ -14,17 +14,20 @@ import (
 	"example.com/rampart/internal/testutil"
 )
 
-func TestAuditTamper(t *testing.T) {
-	storetest.RunAuditTamper(t, func(t *testing.T) (rampart.Store, storetest.Tamperer) {
-		dbURL := testutil.PostgresURL(t)
-		s := postgres.OpenTestStore(t, dbURL)
-		conn, err := pgx.Connect(t.Context(), dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close(context.Background()) })
-		return s, tamperer{conn}
-	})
+func TestAuditTamper(t *testing.T) { storetest.RunAuditTamper(t, tamperStore) }
+
+func TestAuditCheckpoints(t *testing.T) { storetest.RunAuditCheckpoints(t, tamperStore) }
+
+// tamperStore returns a store and a tamperer on its database.
+func tamperStore(t *testing.T) (rampart.Store, storetest.Tamperer) {
+	dbURL := testutil.PostgresURL(t)
+	s := postgres.OpenTestStore(t, dbURL)
+	conn, err := pgx.Connect(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return s, tamperer{conn}
 }
 
 // tamperer runs the suite's SQL on the database directly, as someone with

@@ -24,7 +24,7 @@ import (
 func (s *Store) dbError(op string, err error) error {
 	kind, msg, lost := classify(err)
 	if lost {
-		s.pool.Reset()
+		s.db.Reset()
 	}
 	return rampart.WrapError(kind, fmt.Errorf("postgres: %s: %w", op, err), msg)
 }

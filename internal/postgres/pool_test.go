@@ -47,7 +47,7 @@ func TestPoolSize(t *testing.T) {
 			t.Errorf("Open(%q): %v", c.url, err)
 			continue
 		}
-		if got := s.pool.Config().MaxConns; got != c.want {
+		if got := s.db.Config().MaxConns; got != c.want {
 			t.Errorf("Open(%q): MaxConns = %d, want %d", c.url, got, c.want)
 		}
 		s.Close()

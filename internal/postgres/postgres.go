@@ -44,8 +44,15 @@ const (
 )
 
 // Store is a rampart.Store on PostgreSQL.
+//
+// The methods reach the database through pool: the connection pool on the
+// Store that Open returns, the unit's transaction on the Store that
+// Atomically hands to its function, so that every method takes part in it
+// unchanged (a method's own transaction becomes a savepoint of the unit's).
 type Store struct {
-	pool *pgxpool.Pool
+	db   *pgxpool.Pool
+	pool querier
+	tx   pgx.Tx // the unit's transaction inside Atomically, else nil
 	// migration is the connection config for migrations: like the pool's,
 	// but without a statement timeout, as a migration may rightly take long.
 	migration *pgx.ConnConfig
@@ -95,7 +102,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, rampart.WrapError(rampart.KindInvalid, err, "postgres: the database URL is not valid")
 	}
-	return &Store{pool: pool, migration: migration}, nil
+	return &Store{db: pool, pool: pool, migration: migration}, nil
 }
 
 // DefaultMaxConns is the pool size when the URL does not set
@@ -121,17 +128,33 @@ func setsMaxConns(connString string) bool {
 	return ok
 }
 
-// Close closes every connection of the pool.
+// querier is a *pgxpool.Pool or a pgx.Tx.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	// Begin starts a transaction on a pool and a savepoint in one.
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Close closes every connection of the pool; inside Atomically it does
+// nothing.
 func (s *Store) Close() error {
-	s.pool.Close()
+	if s.tx != nil {
+		return nil
+	}
+	s.db.Close()
 	return nil
 }
 
 // Ping checks that the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
+	if s.tx != nil {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	if err := s.pool.Ping(ctx); err != nil {
+	if err := s.db.Ping(ctx); err != nil {
 		return s.dbError("ping", err)
 	}
 	return nil
@@ -211,4 +234,26 @@ func fromOptTime(t pgtype.Timestamptz) time.Time {
 		return time.Time{}
 	}
 	return t.Time
+}
+
+// Atomically runs fn in one transaction (see rampart.Store). The whole unit
+// is bounded by queryTimeout, as a single method is.
+func (s *Store) Atomically(ctx context.Context, fn func(tx rampart.Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return s.dbError("begin", err)
+	}
+	defer tx.Rollback(ctx) // does nothing after Commit
+	if err := fn(&Store{db: s.db, pool: tx, tx: tx, migration: s.migration}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return s.dbError("commit", err)
+	}
+	return nil
 }

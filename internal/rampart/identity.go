@@ -197,13 +197,16 @@ func (s *Identity) Signup(ctx context.Context, meta RequestMeta, in SignupInput)
 	tenant := &Tenant{ID: NewID(), Name: in.Organization, CreatedAt: now}
 	user := &User{ID: NewID(), TenantID: tenant.ID, Email: in.Email, DisplayName: in.DisplayName,
 		Role: RoleAdmin, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	if err := s.store.CreateTenant(ctx, tenant, user); err != nil {
-		if ErrorKind(err) == KindConflict {
-			return nil, nil, errEmailTaken(err)
+	err = s.store.Atomically(ctx, func(tx Store) error {
+		if err := tx.CreateTenant(ctx, tenant, user); err != nil {
+			if ErrorKind(err) == KindConflict {
+				return errEmailTaken(err)
+			}
+			return err
 		}
-		return nil, nil, err
-	}
-	if err := s.audit(ctx, meta, tenant.ID, user.ID, "user.signup", user.ID, nil); err != nil {
+		return s.audit(ctx, tx, meta, tenant.ID, user.ID, "user.signup", user.ID, nil)
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	return user, tenant, nil
@@ -292,11 +295,14 @@ func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (
 	if needsRehash {
 		s.rehash(ctx, user, in.Password)
 	}
-	tokens, err := s.startSession(ctx, user)
+	var tokens *Tokens
+	err = s.store.Atomically(ctx, func(tx Store) error {
+		if tokens, err = s.startSession(ctx, tx, user); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, meta, user.TenantID, user.ID, "user.login", tokens.SessionID, nil)
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := s.audit(ctx, meta, user.TenantID, user.ID, "user.login", tokens.SessionID, nil); err != nil {
 		return nil, err
 	}
 	return tokens, nil
@@ -321,7 +327,9 @@ func (s *Identity) loginFailed(ctx context.Context, meta RequestMeta, account st
 		return err
 	}
 	if user != nil {
-		if err := s.audit(ctx, meta, user.TenantID, user.ID, "user.login_failed", user.ID, nil); err != nil {
+		// The failure is counted by the throttle, not in the database: the
+		// event is the only write here.
+		if err := s.audit(ctx, s.store, meta, user.TenantID, user.ID, "user.login_failed", user.ID, nil); err != nil {
 			return err
 		}
 	}
@@ -389,12 +397,12 @@ func hashToken(token string) []byte {
 
 // startSession creates a session (a refresh-token family) and its first
 // pair of tokens.
-func (s *Identity) startSession(ctx context.Context, user *User) (*Tokens, error) {
+func (s *Identity) startSession(ctx context.Context, st Store, user *User) (*Tokens, error) {
 	now := s.now()
 	refresh, hash := newRefreshToken()
 	sess := &Session{ID: NewID(), TenantID: user.TenantID, UserID: user.ID, TokenHash: hash,
 		CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(s.cfg.SessionIdle), ExpiresAt: now.Add(s.cfg.SessionMax)}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	if err := st.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
 	return s.issue(user, sess.ID, refresh, now)
@@ -436,7 +444,7 @@ func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken s
 	now := s.now()
 	newToken, newHash := newRefreshToken()
 	var reused bool
-	sess, err := s.store.UpdateSession(ctx, found.TenantID, found.ID, func(sess *Session) error {
+	rotate := func(sess *Session) error {
 		if !sessionLive(sess, now) {
 			return errSessionEnded
 		}
@@ -455,14 +463,19 @@ func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken s
 			sess.RevokedAt, sess.RevokedReason = now, "refresh token reused"
 			return nil
 		}
+	}
+	var sess *Session
+	err = s.store.Atomically(ctx, func(tx Store) error {
+		sess, err = tx.UpdateSession(ctx, found.TenantID, found.ID, rotate)
+		if err != nil || !reused {
+			return err
+		}
+		return s.audit(ctx, tx, meta, sess.TenantID, sess.UserID, "session.refresh_reuse", sess.ID, nil)
 	})
 	if err != nil {
 		return nil, err
 	}
 	if reused {
-		if err := s.audit(ctx, meta, sess.TenantID, sess.UserID, "session.refresh_reuse", sess.ID, nil); err != nil {
-			return nil, err
-		}
 		return nil, &Error{Kind: KindUnauthenticated, Code: CodeTokenReused,
 			Message: "the refresh token was already used; the session is revoked"}
 	}
@@ -493,24 +506,31 @@ func (s *Identity) Authenticate(ctx context.Context, c AccessClaims) (Principal,
 
 // Logout ends the principal's session.
 func (s *Identity) Logout(ctx context.Context, meta RequestMeta, p Principal) error {
-	if err := s.revokeSession(ctx, p, p.SessionID, "logout"); err != nil {
-		return err
-	}
-	return s.audit(ctx, meta, p.TenantID, p.UserID, "session.logout", p.SessionID, nil)
+	return s.revokeSession(ctx, meta, p, p.SessionID, "logout", "session.logout")
 }
 
-func (s *Identity) revokeSession(ctx context.Context, p Principal, sessionID, reason string) error {
+// revokeSession revokes one of p's sessions and records it as an event of
+// type typ, in one transaction. A session that is already revoked keeps
+// its first revocation and gets no second event.
+func (s *Identity) revokeSession(ctx context.Context, meta RequestMeta, p Principal, sessionID, reason, typ string) error {
 	now := s.now()
-	_, err := s.store.UpdateSession(ctx, p.TenantID, sessionID, func(sess *Session) error {
-		if sess.UserID != p.UserID {
-			return Errorf(KindNotFound, "no such session")
+	return s.store.Atomically(ctx, func(tx Store) error {
+		revoked := false
+		_, err := tx.UpdateSession(ctx, p.TenantID, sessionID, func(sess *Session) error {
+			if sess.UserID != p.UserID {
+				return Errorf(KindNotFound, "no such session")
+			}
+			if sess.RevokedAt.IsZero() {
+				sess.RevokedAt, sess.RevokedReason = now, reason
+				revoked = true
+			}
+			return nil
+		})
+		if err != nil || !revoked {
+			return err
 		}
-		if sess.RevokedAt.IsZero() {
-			sess.RevokedAt, sess.RevokedReason = now, reason
-		}
-		return nil
+		return s.audit(ctx, tx, meta, p.TenantID, p.UserID, typ, sessionID, nil)
 	})
-	return err
 }
 
 // Me returns the principal's user.
@@ -564,16 +584,18 @@ func (s *Identity) ChangePassword(ctx context.Context, meta RequestMeta, p Princ
 		return err
 	}
 	now := s.now()
-	if _, err := s.store.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
-		u.PasswordHash, u.UpdatedAt = hash, now
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := s.store.RevokeUserSessions(ctx, p.TenantID, p.UserID, p.SessionID, now, "password changed"); err != nil {
-		return err
-	}
-	return s.audit(ctx, meta, p.TenantID, p.UserID, "user.password_changed", p.UserID, nil)
+	return s.store.Atomically(ctx, func(tx Store) error {
+		if _, err := tx.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
+			u.PasswordHash, u.UpdatedAt = hash, now
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.RevokeUserSessions(ctx, p.TenantID, p.UserID, p.SessionID, now, "password changed"); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, meta, p.TenantID, p.UserID, "user.password_changed", p.UserID, nil)
+	})
 }
 
 // Sessions lists the principal's live sessions.
@@ -584,10 +606,7 @@ func (s *Identity) Sessions(ctx context.Context, p Principal, page Page) ([]*Ses
 // RevokeSession ends one of the principal's own sessions; anyone else's is
 // not found.
 func (s *Identity) RevokeSession(ctx context.Context, meta RequestMeta, p Principal, sessionID string) error {
-	if err := s.revokeSession(ctx, p, sessionID, "revoked by user"); err != nil {
-		return err
-	}
-	return s.audit(ctx, meta, p.TenantID, p.UserID, "session.revoked", sessionID, nil)
+	return s.revokeSession(ctx, meta, p, sessionID, "revoked by user", "session.revoked")
 }
 
 // TOTPEnrolment is a pending second factor: shown once, active after
@@ -637,7 +656,7 @@ func (s *Identity) ConfirmTOTP(ctx context.Context, meta RequestMeta, p Principa
 		hashes[i] = s.totp.HashRecoveryCode(c)
 	}
 	now := s.now()
-	_, err = s.store.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
+	confirm := func(u *User) error {
 		if u.MFA.Enabled {
 			return &Error{Kind: KindConflict, Code: "mfa-enabled", Message: "TOTP is already enabled"}
 		}
@@ -655,11 +674,15 @@ func (s *Identity) ConfirmTOTP(ctx context.Context, meta RequestMeta, p Principa
 		u.MFA = MFA{Enabled: true, TOTPSecret: u.MFA.TOTPSecret, LastTOTPStep: step, RecoveryCodeHashes: hashes}
 		u.UpdatedAt = now
 		return nil
+	}
+	err = s.store.Atomically(ctx, func(tx Store) error {
+		_, err := tx.UpdateUser(ctx, p.TenantID, p.UserID, confirm)
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, meta, p.TenantID, p.UserID, "user.mfa_enabled", p.UserID, nil)
 	})
 	if err != nil {
-		return nil, err
-	}
-	if err := s.audit(ctx, meta, p.TenantID, p.UserID, "user.mfa_enabled", p.UserID, nil); err != nil {
 		return nil, err
 	}
 	return codes, nil
@@ -684,19 +707,24 @@ func (s *Identity) DisableTOTP(ctx context.Context, meta RequestMeta, p Principa
 		}
 		return err
 	}
-	if _, err := s.store.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
-		u.MFA = MFA{}
-		u.UpdatedAt = s.now()
-		return nil
-	}); err != nil {
-		return err
-	}
-	return s.audit(ctx, meta, p.TenantID, p.UserID, "user.mfa_disabled", p.UserID, nil)
+	return s.store.Atomically(ctx, func(tx Store) error {
+		if _, err := tx.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
+			u.MFA = MFA{}
+			u.UpdatedAt = s.now()
+			return nil
+		}); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, meta, p.TenantID, p.UserID, "user.mfa_disabled", p.UserID, nil)
+	})
 }
 
-// audit appends a security event to the tenant's chain. It never carries a
-// secret: callers pass ids and fixed words only.
-func (s *Identity) audit(ctx context.Context, meta RequestMeta, tenantID, actorID, typ, target string, details map[string]string) error {
+// audit appends a security event to the tenant's chain through st: the tx
+// of the Store.Atomically unit that makes the change the event records, so
+// that the two are stored together or not at all, or the store itself for
+// an event that is the only write. It never carries a secret: callers pass
+// ids and fixed words only.
+func (s *Identity) audit(ctx context.Context, st Store, meta RequestMeta, tenantID, actorID, typ, target string, details map[string]string) error {
 	e := &AuditEvent{ID: NewID(), TenantID: tenantID, Time: s.now(), Type: typ, ActorID: actorID,
 		SourceIP: meta.SourceIP, RequestID: meta.RequestID, Target: target}
 	if details != nil {
@@ -706,7 +734,7 @@ func (s *Identity) audit(ctx context.Context, meta RequestMeta, tenantID, actorI
 		}
 		e.Details = b
 	}
-	if err := s.store.AppendAuditEvent(ctx, e); err != nil {
+	if err := st.AppendAuditEvent(ctx, e); err != nil {
 		return fmt.Errorf("audit %s: %w", typ, err)
 	}
 	return nil

@@ -24,9 +24,10 @@ func NewService(id *Identity) (*Service, error) {
 	return &Service{id: id}, nil
 }
 
-// audit records an action of p in p's tenant.
-func (s *Service) audit(ctx context.Context, meta RequestMeta, p Principal, typ, target string, details map[string]string) error {
-	return s.id.audit(ctx, meta, p.TenantID, actorID(p), typ, target, details)
+// audit records an action of p in p's tenant through tx, the unit that
+// makes the change (see Identity.audit).
+func (s *Service) audit(ctx context.Context, tx Store, meta RequestMeta, p Principal, typ, target string, details map[string]string) error {
+	return s.id.audit(ctx, tx, meta, p.TenantID, actorID(p), typ, target, details)
 }
 
 // ValidID reports whether id could be an id this server issued: a UUID in

@@ -112,10 +112,13 @@ func (s *Service) CreateAPIKey(ctx context.Context, meta RequestMeta, p Principa
 		CreatedBy: actorID(p), CreatedAt: now}
 	text := newAPIKey(k.ID)
 	k.Prefix, k.Hash = text[:len(APIKeyPrefix)+apiKeyIDLen], hashToken(text)
-	if err := s.id.store.CreateAPIKey(ctx, k); err != nil {
-		return nil, "", err
-	}
-	if err := s.audit(ctx, meta, p, "apikey.created", k.ID, map[string]string{"scopes": strings.Join(scopes, " ")}); err != nil {
+	err = s.id.store.Atomically(ctx, func(tx Store) error {
+		if err := tx.CreateAPIKey(ctx, k); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, meta, p, "apikey.created", k.ID, map[string]string{"scopes": strings.Join(scopes, " ")})
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	return k, text, nil
@@ -169,10 +172,12 @@ func (s *Service) RevokeAPIKey(ctx context.Context, meta RequestMeta, p Principa
 	if !k.RevokedAt.IsZero() {
 		return nil
 	}
-	if err := s.id.store.RevokeAPIKey(ctx, p.TenantID, id, s.id.now()); err != nil {
-		return err
-	}
-	return s.audit(ctx, meta, p, "apikey.revoked", id, nil)
+	return s.id.store.Atomically(ctx, func(tx Store) error {
+		if err := tx.RevokeAPIKey(ctx, p.TenantID, id, s.id.now()); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, meta, p, "apikey.revoked", id, nil)
+	})
 }
 
 // AuthenticateAPIKey resolves a key to its principal. A malformed key is

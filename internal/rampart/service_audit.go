@@ -32,8 +32,8 @@ type AuditChainReport struct {
 	Verified int64
 	// HeadSeq and HeadHash are the last verified event's (0 and nil for an
 	// empty chain). Deleting events from the end of a chain leaves a
-	// shorter chain that verifies; comparing the head with one recorded
-	// outside the database (security baseline LOG-04) catches that.
+	// shorter chain that verifies; comparing it with the checkpoints
+	// exported outside the database (VerifyAuditCheckpoints) catches that.
 	HeadSeq  int64
 	HeadHash []byte
 	// BrokenAt is the Seq of the first event that does not verify: missing,
@@ -52,6 +52,12 @@ func (r AuditChainReport) Intact() bool { return r.BrokenAt == 0 }
 // the first break. An error means the store could not be read, not that
 // the chain is broken.
 func VerifyAuditChain(ctx context.Context, st Store, tenantID string) (AuditChainReport, error) {
+	return verifyAuditChain(ctx, st, tenantID, func(*AuditEvent) string { return "" })
+}
+
+// verifyAuditChain is VerifyAuditChain with one more check of each event
+// whose link verified: extra says what is wrong with it, or "".
+func verifyAuditChain(ctx context.Context, st Store, tenantID string, extra func(*AuditEvent) string) (AuditChainReport, error) {
 	var r AuditChainReport
 	for {
 		events, err := st.ListAuditChain(ctx, tenantID, r.HeadSeq, MaxAuditBatch)
@@ -59,7 +65,11 @@ func VerifyAuditChain(ctx context.Context, st Store, tenantID string) (AuditChai
 			return r, err
 		}
 		for _, e := range events {
-			if problem := checkLink(e, tenantID, r.HeadSeq, r.HeadHash); problem != "" {
+			problem := checkLink(e, tenantID, r.HeadSeq, r.HeadHash)
+			if problem == "" {
+				problem = extra(e)
+			}
+			if problem != "" {
 				// The event missing, or the one found in its place.
 				r.BrokenAt, r.Problem = r.HeadSeq+1, problem
 				return r, nil

@@ -36,8 +36,8 @@ func (o *Order) resource() Resource {
 var errOrderNotPending = &Error{Kind: KindConflict, Code: "order-not-pending",
 	Message: "only a pending order can be cancelled or fulfilled"}
 
-// CreateOrder places a pending order owned by p.
-func (s *Service) CreateOrder(ctx context.Context, p Principal, in OrderInput) (*Order, error) {
+// CreateOrder places a pending order owned by p and records who did.
+func (s *Service) CreateOrder(ctx context.Context, meta RequestMeta, p Principal, in OrderInput) (*Order, error) {
 	if err := Authorize(p, ActionOrderCreate); err != nil {
 		return nil, err
 	}
@@ -50,7 +50,13 @@ func (s *Service) CreateOrder(ctx context.Context, p Principal, in OrderInput) (
 	now := s.id.now()
 	o := &Order{ID: NewID(), TenantID: p.TenantID, OwnerID: actorID(p), Items: in.Items, Note: in.Note,
 		Status: OrderPending, CreatedAt: now, UpdatedAt: now}
-	if err := s.id.store.CreateOrder(ctx, o); err != nil {
+	err := s.id.store.Atomically(ctx, func(tx Store) error {
+		if err := tx.CreateOrder(ctx, o); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, meta, p, "order.created", o.ID, nil)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -98,8 +104,9 @@ func (s *Service) getOrder(ctx context.Context, p Principal, id string) (*Order,
 // UpdateOrder changes an order's note or status. Only a pending order
 // changes status: its owner or an admin may cancel it, and an admin (or a
 // key with orders:write) may fulfil it. Any other change of status is a
-// Conflict.
-func (s *Service) UpdateOrder(ctx context.Context, p Principal, id string, u OrderUpdate) (*Order, error) {
+// Conflict. A change of status is recorded in the audit log; a new note
+// is not.
+func (s *Service) UpdateOrder(ctx context.Context, meta RequestMeta, p Principal, id string, u OrderUpdate) (*Order, error) {
 	if err := Authorize(p, ActionOrderUpdate); err != nil {
 		return nil, err
 	}
@@ -122,7 +129,7 @@ func (s *Service) UpdateOrder(ctx context.Context, p Principal, id string, u Ord
 	if !ValidID(id) {
 		return nil, notFound("order")
 	}
-	o, err := s.id.store.UpdateOrder(ctx, p.TenantID, id, func(o *Order) error {
+	update := func(o *Order) error {
 		if err := Authorize(p, ActionOrderUpdate, o.resource()); err != nil {
 			return err
 		}
@@ -137,6 +144,15 @@ func (s *Service) UpdateOrder(ctx context.Context, p Principal, id string, u Ord
 		}
 		o.UpdatedAt = s.id.now()
 		return nil
+	}
+	var o *Order
+	err := s.id.store.Atomically(ctx, func(tx Store) error {
+		var err error
+		if o, err = tx.UpdateOrder(ctx, p.TenantID, id, update); err != nil || u.Status == nil {
+			return err
+		}
+		return s.audit(ctx, tx, meta, p, "order.status_changed", o.ID,
+			map[string]string{"from": string(OrderPending), "to": string(o.Status)})
 	})
 	if ErrorKind(err) == KindNotFound {
 		return nil, notFound("order")
@@ -156,13 +172,16 @@ func (s *Service) DeleteOrder(ctx context.Context, meta RequestMeta, p Principal
 	if err := Authorize(p, ActionOrderDelete, o.resource()); err != nil {
 		return err
 	}
-	if err := s.id.store.DeleteOrder(ctx, p.TenantID, id); err != nil {
-		if ErrorKind(err) == KindNotFound {
-			return notFound("order")
+	err = s.id.store.Atomically(ctx, func(tx Store) error {
+		if err := tx.DeleteOrder(ctx, p.TenantID, id); err != nil {
+			return err
 		}
-		return err
+		return s.audit(ctx, tx, meta, p, "order.deleted", o.ID, map[string]string{"ownerId": o.OwnerID, "status": string(o.Status)})
+	})
+	if ErrorKind(err) == KindNotFound {
+		return notFound("order")
 	}
-	return s.audit(ctx, meta, p, "order.deleted", o.ID, map[string]string{"ownerId": o.OwnerID, "status": string(o.Status)})
+	return err
 }
 
 func checkOrderItems(items []OrderItem) error {

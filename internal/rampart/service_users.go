@@ -99,13 +99,16 @@ func (s *Service) CreateUser(ctx context.Context, meta RequestMeta, p Principal,
 	now := s.id.now()
 	u := &User{ID: NewID(), TenantID: p.TenantID, Email: in.Email, DisplayName: in.DisplayName,
 		Role: in.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	if err := s.id.store.CreateUser(ctx, u); err != nil {
-		if ErrorKind(err) == KindConflict {
-			return nil, errEmailTaken(err)
+	err = s.id.store.Atomically(ctx, func(tx Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			if ErrorKind(err) == KindConflict {
+				return errEmailTaken(err)
+			}
+			return err
 		}
-		return nil, err
-	}
-	if err := s.audit(ctx, meta, p, "user.created", u.ID, map[string]string{"role": string(u.Role)}); err != nil {
+		return s.audit(ctx, tx, meta, p, "user.created", u.ID, map[string]string{"role": string(u.Role)})
+	})
+	if err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -133,7 +136,7 @@ func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal,
 	}
 	var before Role
 	now := s.id.now()
-	u, err := s.id.store.UpdateUser(ctx, p.TenantID, id, func(u *User) error {
+	update := func(u *User) error {
 		if err := Authorize(p, ActionUserWrite, u.resource()); err != nil {
 			return err
 		}
@@ -149,25 +152,29 @@ func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal,
 		}
 		u.UpdatedAt = now
 		return nil
-	})
-	switch ErrorKind(err) {
-	case KindNotFound:
-		return nil, notFound("user")
-	case KindConflict:
-		// The email does not change here, so the conflict is the last admin.
-		return nil, lastAdminConflict(err)
 	}
+	var u *User
+	err := s.id.store.Atomically(ctx, func(tx Store) error {
+		var err error
+		u, err = tx.UpdateUser(ctx, p.TenantID, id, update)
+		switch ErrorKind(err) {
+		case KindNotFound:
+			return notFound("user")
+		case KindConflict:
+			// The email does not change here, so the conflict is the last admin.
+			return lastAdminConflict(err)
+		}
+		if err != nil || u.Role == before {
+			return err
+		}
+		if err := tx.RevokeUserSessions(ctx, p.TenantID, u.ID, "", now, "role changed"); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, meta, p, "user.role_changed", u.ID,
+			map[string]string{"from": string(before), "to": string(u.Role)})
+	})
 	if err != nil {
 		return nil, err
-	}
-	if u.Role != before {
-		if err := s.id.store.RevokeUserSessions(ctx, p.TenantID, u.ID, "", now, "role changed"); err != nil {
-			return nil, err
-		}
-		if err := s.audit(ctx, meta, p, "user.role_changed", u.ID,
-			map[string]string{"from": string(before), "to": string(u.Role)}); err != nil {
-			return nil, err
-		}
 	}
 	return u, nil
 }
@@ -187,15 +194,17 @@ func (s *Service) DeleteUser(ctx context.Context, meta RequestMeta, p Principal,
 			return err
 		}
 	}
-	switch err := s.id.store.DeleteUser(ctx, p.TenantID, u.ID); ErrorKind(err) {
-	case KindNotFound:
-		return notFound("user")
-	case KindConflict:
-		return lastAdminConflict(err)
-	default:
-		if err != nil {
-			return err
+	return s.id.store.Atomically(ctx, func(tx Store) error {
+		switch err := tx.DeleteUser(ctx, p.TenantID, u.ID); ErrorKind(err) {
+		case KindNotFound:
+			return notFound("user")
+		case KindConflict:
+			return lastAdminConflict(err)
+		default:
+			if err != nil {
+				return err
+			}
 		}
-	}
-	return s.audit(ctx, meta, p, "user.deleted", u.ID, map[string]string{"role": string(u.Role)})
+		return s.audit(ctx, tx, meta, p, "user.deleted", u.ID, map[string]string{"role": string(u.Role)})
+	})
 }

@@ -32,6 +32,28 @@ type Store interface {
 	// Close releases the database connections.
 	Close() error
 
+	// Atomically runs fn in one database transaction: every call fn makes
+	// on tx is part of it, and it commits only when fn returns nil. Any
+	// error, from fn or from the commit, rolls back everything fn did and
+	// is returned. A change and the audit event that records it are
+	// written this way, so that neither is ever stored without the other
+	// (a crash between two separate writes would leave a change that the
+	// audit chain cannot show was made).
+	//
+	// tx must be used only inside fn, by one goroutine, and only for calls
+	// that belong to the unit. Calling Atomically on tx joins the same
+	// transaction; Close and Ping on tx do nothing. An error from a tx
+	// method undoes that method's own writes; fn should return it, since
+	// PostgreSQL refuses further statements after some errors anyway.
+	//
+	// Why a transactional unit rather than mutation methods that take the
+	// event to append: whether there is an event at all, and what it says,
+	// often depends on what an update found (a role that really changed, a
+	// session that was not yet revoked), which the domain learns only
+	// inside the update. With a unit the domain says it plainly (change,
+	// then record) and every Store method keeps its one meaning.
+	Atomically(ctx context.Context, fn func(tx Store) error) error
+
 	// CreateTenant stores a tenant together with its first user, who must
 	// be one of its admins, so that no tenant exists without an admin.
 	// Invalid: admin is not an admin of t. Conflict: an id or the email is

@@ -4,8 +4,8 @@
 //
 // Store wraps a rampart.Store. GetSession answers from memory for at most
 // TTL after the session was read. Every change that can end a session made
-// through this Store (UpdateSession, RevokeUserSessions, DeleteUser) forgets
-// the cached copies before it returns, and is published on the Bus, so that
+// through this Store (UpdateSession, RevokeUserSessions, DeleteUser, also
+// inside Atomically) forgets the cached copies before it returns, and is published on the Bus, so that
 // the other replicas forget theirs too. TTL bounds how stale a copy can get
 // if a message is lost, or when replicas share no bus.
 package sessioncache
@@ -114,6 +114,46 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 	err := s.Store.DeleteUser(ctx, tenantID, id)
 	s.invalidate(ctx, Message{Kind: "u", TenantID: tenantID, ID: id})
 	return err
+}
+
+// Atomically runs fn in one transaction of the wrapped store. The session
+// changes fn makes through tx are forgotten and published once the unit
+// has ended, committed or not (a failed commit may still have committed),
+// so that no replica caches a session as it was before the unit.
+func (s *Store) Atomically(ctx context.Context, fn func(tx rampart.Store) error) error {
+	u := &unit{}
+	err := s.Store.Atomically(ctx, func(tx rampart.Store) error {
+		u.Store = tx
+		return fn(u)
+	})
+	for _, m := range u.changed {
+		s.invalidate(ctx, m)
+	}
+	return err
+}
+
+// unit is the store inside Atomically: it notes the changes that can end a
+// session, for Atomically to invalidate after the transaction.
+type unit struct {
+	rampart.Store
+	changed []Message
+}
+
+func (u *unit) Atomically(_ context.Context, fn func(tx rampart.Store) error) error { return fn(u) }
+
+func (u *unit) UpdateSession(ctx context.Context, tenantID, id string, fn func(*rampart.Session) error) (*rampart.Session, error) {
+	u.changed = append(u.changed, Message{Kind: "s", TenantID: tenantID, ID: id})
+	return u.Store.UpdateSession(ctx, tenantID, id, fn)
+}
+
+func (u *unit) RevokeUserSessions(ctx context.Context, tenantID, userID, exceptID string, at time.Time, reason string) error {
+	u.changed = append(u.changed, Message{Kind: "u", TenantID: tenantID, ID: userID})
+	return u.Store.RevokeUserSessions(ctx, tenantID, userID, exceptID, at, reason)
+}
+
+func (u *unit) DeleteUser(ctx context.Context, tenantID, id string) error {
+	u.changed = append(u.changed, Message{Kind: "u", TenantID: tenantID, ID: id})
+	return u.Store.DeleteUser(ctx, tenantID, id)
 }
 
 // invalidate forgets locally, then tells the other replicas. It runs even

@@ -108,6 +108,38 @@ func TestRevocationIsSeenOnTheNextRead(t *testing.T) {
 	}
 }
 
+// TestRevocationInsideAUnitIsSeenOnTheNextRead shows that a revocation made
+// through Atomically's tx, which the domain uses to write a change together
+// with its audit event, clears the cache as a direct one does.
+func TestRevocationInsideAUnitIsSeenOnTheNextRead(t *testing.T) {
+	db, s1, s2 := fixture(t)
+	cache := New(db, nil, nil)
+	ctx := t.Context()
+	cache.GetSession(ctx, s1.TenantID, s1.ID)
+	cache.GetSession(ctx, s2.TenantID, s2.ID)
+
+	err := cache.Atomically(ctx, func(tx rampart.Store) error {
+		if _, err := tx.UpdateSession(ctx, s1.TenantID, s1.ID, func(s *rampart.Session) error {
+			s.RevokedAt, s.RevokedReason = time.Now(), "logout"
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.Atomically(ctx, func(tx rampart.Store) error { // joins the unit
+			return tx.RevokeUserSessions(ctx, s2.TenantID, s2.UserID, s1.ID, time.Now(), "password changed")
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cache.GetSession(ctx, s1.TenantID, s1.ID); got.RevokedAt.IsZero() {
+		t.Fatal("a session revoked inside a unit came back live from the cache")
+	}
+	if got, _ := cache.GetSession(ctx, s2.TenantID, s2.ID); got.RevokedAt.IsZero() {
+		t.Fatal("a session revoked with its user's inside a unit came back live from the cache")
+	}
+}
+
 func TestRevocationCrossesReplicasThroughRedis(t *testing.T) {
 	client, prefix := testutil.Redis(t)
 	db, s1, _ := fixture(t)

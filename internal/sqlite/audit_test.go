@@ -10,17 +10,20 @@ import (
 	"example.com/rampart/internal/storetest"
 )
 
-func TestAuditTamper(t *testing.T) {
-	storetest.RunAuditTamper(t, func(t *testing.T) (rampart.Store, storetest.Tamperer) {
-		path := filepath.Join(t.TempDir(), "rampart.db")
-		s := sqlite.OpenTestStore(t, path)
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return s, tamperer{db}
-	})
+func TestAuditTamper(t *testing.T) { storetest.RunAuditTamper(t, tamperStore) }
+
+func TestAuditCheckpoints(t *testing.T) { storetest.RunAuditCheckpoints(t, tamperStore) }
+
+// tamperStore returns a store and a tamperer on its database file.
+func tamperStore(t *testing.T) (rampart.Store, storetest.Tamperer) {
+	path := filepath.Join(t.TempDir(), "rampart.db")
+	s := sqlite.OpenTestStore(t, path)
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return s, tamperer{db}
 }
 
 // tamperer runs the suite's SQL on the database file directly, as someone

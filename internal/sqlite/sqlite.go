@@ -52,9 +52,24 @@ const (
 )
 
 // Store is a rampart.Store on SQLite.
+//
+// The methods reach the database through writer and reader. On the Store
+// that Open returns they are the two pools; on the Store that Atomically
+// hands to its function both are the unit's transaction, so that every
+// method, reads included, takes part in it unchanged.
 type Store struct {
-	writer *sql.DB // exactly one connection
-	reader *sql.DB
+	writerDB *sql.DB // exactly one connection
+	readerDB *sql.DB
+	writer   querier
+	reader   querier
+	tx       *sql.Tx // the unit's transaction inside Atomically, else nil
+}
+
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	execer
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 var _ rampart.Store = (*Store)(nil)
@@ -104,7 +119,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.NumCPU())
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
-	return &Store{writer: writer, reader: reader}, nil
+	return &Store{writerDB: writer, readerDB: reader, writer: writer, reader: reader}, nil
 }
 
 // createFile creates the database file at path with mode 0600 if there is
@@ -132,13 +147,19 @@ func createFile(path string) error {
 	return f.Chmod(0o600)
 }
 
-// Close closes both pools.
+// Close closes both pools; inside Atomically it does nothing.
 func (s *Store) Close() error {
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	if s.tx != nil {
+		return nil
+	}
+	return errors.Join(s.readerDB.Close(), s.writerDB.Close())
 }
 
 // Ping checks that the database file can be read.
 func (s *Store) Ping(ctx context.Context) error {
+	if s.tx != nil {
+		return nil
+	}
 	var one int
 	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return dbError("ping", err)
@@ -179,7 +200,7 @@ func (s *Store) migrator() (*goose.Provider, error) {
 	if err != nil {
 		return nil, rampart.WrapError(rampart.KindInternal, err, "")
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.writer, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.writerDB, fsys, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return nil, rampart.WrapError(rampart.KindInternal, err, "")
 	}
@@ -192,8 +213,15 @@ func (s *Store) migrator() (*goose.Provider, error) {
 // The transaction is rolled back on every other way out, a panic in fn
 // included: it holds the only writer connection, so a transaction left open
 // would block every later write.
+//
+// Inside Atomically it runs fn within a savepoint of the unit's
+// transaction instead, so that a failing method undoes its own writes, as
+// it does on PostgreSQL, and the unit decides about the rest.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
+	if s.tx != nil {
+		return s.inSavepoint(ctx, op, fn)
+	}
+	tx, err := s.writerDB.BeginTx(ctx, nil)
 	if err != nil {
 		return dbError(op, err)
 	}
@@ -203,6 +231,44 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 	}
 	if err := tx.Commit(); err != nil {
 		return dbError(op, err)
+	}
+	return nil
+}
+
+func (s *Store) inSavepoint(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if _, err := s.tx.ExecContext(ctx, "SAVEPOINT store_method"); err != nil {
+		return dbError(op, err)
+	}
+	if err := fn(s.tx); err != nil {
+		// The unit is rolled back as a whole if these fail as well.
+		_, _ = s.tx.ExecContext(ctx, "ROLLBACK TO store_method")
+		_, _ = s.tx.ExecContext(ctx, "RELEASE store_method")
+		return err
+	}
+	if _, err := s.tx.ExecContext(ctx, "RELEASE store_method"); err != nil {
+		return dbError(op, err)
+	}
+	return nil
+}
+
+// Atomically runs fn in one write transaction (see rampart.Store). The
+// transaction holds the single writer connection, so fn's reads go through
+// it as well: they see what fn wrote, and a read on the pools would wait
+// for a connection that fn holds.
+func (s *Store) Atomically(ctx context.Context, fn func(tx rampart.Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	tx, err := s.writerDB.BeginTx(ctx, nil)
+	if err != nil {
+		return dbError("begin", err)
+	}
+	defer tx.Rollback() // does nothing after Commit
+	if err := fn(&Store{writerDB: s.writerDB, readerDB: s.readerDB, writer: tx, reader: tx, tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return dbError("commit", err)
 	}
 	return nil
 }

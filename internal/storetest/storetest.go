@@ -52,6 +52,9 @@ func Run(t *testing.T, newStore func(t *testing.T) rampart.Store) {
 		{"ConcurrentOrderUpdates", testConcurrentOrderUpdates},
 		{"ConcurrentAuditAppends", testConcurrentAuditAppends},
 		{"TimeRoundTrip", testTimeRoundTrip},
+		{"Atomically", testAtomically},
+		{"AtomicAuditFailureRollsBack", testAtomicAuditFailureRollsBack},
+		{"ConcurrentAtomicAppends", testConcurrentAtomicAppends},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
