@@ -95,11 +95,13 @@ func TestLoadConfigDefaults(t *testing.T) {
 			"API":    {600, time.Minute},
 			"PUBLIC": {120, time.Minute},
 		},
-		MaxBodyBytes:    102400,
-		DataDir:         "/home/tester/.local/share/rampart",
-		AutoMigrate:     true,
-		LogLevel:        slog.LevelInfo,
-		ShutdownTimeout: 15 * time.Second,
+		MaxBodyBytes:      102400,
+		DataDir:           "/home/tester/.local/share/rampart",
+		AutoMigrate:       true,
+		LogLevel:          slog.LevelInfo,
+		ShutdownTimeout:   15 * time.Second,
+		StepUpMaxAge:      10 * time.Minute,
+		RefreshReuseGrace: 0,
 	}
 	if got, w := fmt.Sprintf("%#v", c), fmt.Sprintf("%#v", want); got != w {
 		t.Errorf("defaults:\n got %s\nwant %s", got, w)
@@ -160,6 +162,8 @@ func TestLoadConfigValidValues(t *testing.T) {
 		"RAMPART_PPROF=true",
 		"RAMPART_LOG_LEVEL=DEBUG",
 		"RAMPART_SHUTDOWN_TIMEOUT=5m",
+		"RAMPART_STEP_UP_MAX_AGE=24h",
+		"RAMPART_REFRESH_REUSE_GRACE=60s",
 		"RAMPART_TEST_POSTGRES_DSN=whatever", // a test's variable: ignored
 	)
 	if err != nil {
@@ -189,6 +193,8 @@ func TestLoadConfigValidValues(t *testing.T) {
 		{"Pprof", c.Pprof, true},
 		{"LogLevel", c.LogLevel, slog.LevelDebug},
 		{"ShutdownTimeout", c.ShutdownTimeout, 5 * time.Minute},
+		{"StepUpMaxAge", c.StepUpMaxAge, 24 * time.Hour},
+		{"RefreshReuseGrace", c.RefreshReuseGrace, time.Minute},
 	}
 	for _, ch := range checks {
 		if fmt.Sprint(ch.got) != fmt.Sprint(ch.want) {
@@ -269,6 +275,13 @@ func TestLoadConfigInvalidValues(t *testing.T) {
 		{"RAMPART_SHUTDOWN_TIMEOUT", "0s"},
 		{"RAMPART_SHUTDOWN_TIMEOUT", "6m"},
 		{"RAMPART_SHUTDOWN_TIMEOUT", "soon"},
+		{"RAMPART_STEP_UP_MAX_AGE", "999ms"},
+		{"RAMPART_STEP_UP_MAX_AGE", "25h"},
+		{"RAMPART_STEP_UP_MAX_AGE", "-10m"},
+		{"RAMPART_STEP_UP_MAX_AGE", "ten"},
+		{"RAMPART_REFRESH_REUSE_GRACE", "-1s"},
+		{"RAMPART_REFRESH_REUSE_GRACE", "61s"},
+		{"RAMPART_REFRESH_REUSE_GRACE", "some"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -641,6 +654,8 @@ func TestWriteEffective(t *testing.T) {
 		"RAMPART_AUTO_MIGRATE=false\n",
 		"RAMPART_LOG_LEVEL=info\n",
 		"RAMPART_SHUTDOWN_TIMEOUT=15s\n",
+		"RAMPART_STEP_UP_MAX_AGE=10m\n",
+		"RAMPART_REFRESH_REUSE_GRACE=0s\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
