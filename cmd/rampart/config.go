@@ -28,6 +28,7 @@ import (
 	"unicode"
 
 	"example.com/rampart/internal/password"
+	"example.com/rampart/internal/rampart"
 )
 
 // Config is the effective configuration. See api.md, "Configuration".
@@ -57,6 +58,8 @@ type Config struct {
 	// audit chain checkpoints are appended to it as JSON lines. Empty: the
 	// log stream only.
 	AuditCheckpointPath string
+	StepUpMaxAge      time.Duration   // RAMPART_STEP_UP_MAX_AGE, default 10m, 1s..24h: how recent a password proof ⚑ routes need
+	RefreshReuseGrace time.Duration   // RAMPART_REFRESH_REUSE_GRACE, default 0s, 0s..60s: see rampart.Identity.Refresh
 }
 
 // Rate is a request budget: N requests per Per.
@@ -156,6 +159,7 @@ var knownVars = func() map[string]bool {
 		"RAMPART_DATA_DIR", "RAMPART_AUTO_MIGRATE", "RAMPART_PPROF", "RAMPART_LOG_LEVEL",
 		"RAMPART_SHUTDOWN_TIMEOUT", "RAMPART_STARTUP_TIMEOUT", "RAMPART_REDIS_PREFIX", "RAMPART_REFRESH_COOKIE",
 		"RAMPART_ARGON2_MEMORY", "RAMPART_ARGON2_TIME", "RAMPART_AUDIT_CHECKPOINT_PATH",
+		"RAMPART_STEP_UP_MAX_AGE", "RAMPART_REFRESH_REUSE_GRACE",
 	} {
 		m[name] = true
 	}
@@ -211,6 +215,8 @@ func loadConfig(environ []string) (Config, error) {
 		LogLevel:          slog.LevelInfo,
 		ShutdownTimeout:   15 * time.Second,
 		StartupTimeout:    60 * time.Second,
+		StepUpMaxAge:      rampart.DefaultIdentityConfig.StepUpMaxAge,
+		RefreshReuseGrace: rampart.DefaultIdentityConfig.RefreshGrace,
 	}
 
 	if v := env["RAMPART_ENV"]; v != "" {
@@ -412,6 +418,24 @@ func loadConfig(environ []string) (Config, error) {
 			p.add("RAMPART_AUDIT_CHECKPOINT_PATH", "must be an absolute file path")
 		} else {
 			c.AuditCheckpointPath = filepath.Clean(v)
+		}
+	}
+
+	for _, d := range []struct {
+		name     string
+		dst      *time.Duration
+		min, max time.Duration
+		msg      string
+	}{
+		{"RAMPART_STEP_UP_MAX_AGE", &c.StepUpMaxAge, time.Second, 24 * time.Hour, "must be a duration from 1s to 24h, e.g. 10m"},
+		{"RAMPART_REFRESH_REUSE_GRACE", &c.RefreshReuseGrace, 0, rampart.MaxRefreshGrace, "must be a duration from 0s to 60s, e.g. 0s"},
+	} {
+		if v := env[d.name]; v != "" {
+			if parsed, err := time.ParseDuration(v); err != nil || parsed < d.min || parsed > d.max {
+				p.add(d.name, d.msg)
+			} else {
+				*d.dst = parsed
+			}
 		}
 	}
 
@@ -1100,6 +1124,8 @@ func (c Config) writeEffective(w io.Writer) {
 		{"RAMPART_SHUTDOWN_TIMEOUT", shortDuration(c.ShutdownTimeout)},
 		{"RAMPART_STARTUP_TIMEOUT", shortDuration(c.StartupTimeout)},
 		{"RAMPART_AUDIT_CHECKPOINT_PATH", c.AuditCheckpointPath},
+		{"RAMPART_STEP_UP_MAX_AGE", shortDuration(c.StepUpMaxAge)},
+		{"RAMPART_REFRESH_REUSE_GRACE", shortDuration(c.RefreshReuseGrace)},
 	}...)
 	for _, l := range lines {
 		fmt.Fprintf(w, "%s=%s\n", l.name, l.value)

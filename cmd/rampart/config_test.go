@@ -95,12 +95,14 @@ func TestLoadConfigDefaults(t *testing.T) {
 			"API":    {600, time.Minute},
 			"PUBLIC": {120, time.Minute},
 		},
-		MaxBodyBytes:    102400,
-		DataDir:         "/home/tester/.local/share/rampart",
-		AutoMigrate:     true,
-		LogLevel:        slog.LevelInfo,
-		ShutdownTimeout: 15 * time.Second,
-		StartupTimeout:  60 * time.Second,
+		MaxBodyBytes:      102400,
+		DataDir:           "/home/tester/.local/share/rampart",
+		AutoMigrate:       true,
+		LogLevel:          slog.LevelInfo,
+		ShutdownTimeout:   15 * time.Second,
+		StepUpMaxAge:      10 * time.Minute,
+		RefreshReuseGrace: 0,
+		StartupTimeout:    60 * time.Second,
 	}
 	if got, w := fmt.Sprintf("%#v", c), fmt.Sprintf("%#v", want); got != w {
 		t.Errorf("defaults:\n got %s\nwant %s", got, w)
@@ -163,6 +165,8 @@ func TestLoadConfigValidValues(t *testing.T) {
 		"RAMPART_SHUTDOWN_TIMEOUT=5m",
 		"RAMPART_STARTUP_TIMEOUT=1h",
 		"RAMPART_AUDIT_CHECKPOINT_PATH=/var/log/rampart/../audit/checkpoints.jsonl",
+		"RAMPART_STEP_UP_MAX_AGE=24h",
+		"RAMPART_REFRESH_REUSE_GRACE=60s",
 		"RAMPART_TEST_POSTGRES_DSN=whatever", // a test's variable: ignored
 	)
 	if err != nil {
@@ -194,6 +198,8 @@ func TestLoadConfigValidValues(t *testing.T) {
 		{"ShutdownTimeout", c.ShutdownTimeout, 5 * time.Minute},
 		{"StartupTimeout", c.StartupTimeout, time.Hour},
 		{"AuditCheckpointPath", c.AuditCheckpointPath, "/var/log/audit/checkpoints.jsonl"},
+		{"StepUpMaxAge", c.StepUpMaxAge, 24 * time.Hour},
+		{"RefreshReuseGrace", c.RefreshReuseGrace, time.Minute},
 	}
 	for _, ch := range checks {
 		if fmt.Sprint(ch.got) != fmt.Sprint(ch.want) {
@@ -279,6 +285,13 @@ func TestLoadConfigInvalidValues(t *testing.T) {
 		{"RAMPART_STARTUP_TIMEOUT", "-1s"},
 		{"RAMPART_AUDIT_CHECKPOINT_PATH", "checkpoints.jsonl"},
 		{"RAMPART_AUDIT_CHECKPOINT_PATH", "/var/log/a\nb"},
+		{"RAMPART_STEP_UP_MAX_AGE", "999ms"},
+		{"RAMPART_STEP_UP_MAX_AGE", "25h"},
+		{"RAMPART_STEP_UP_MAX_AGE", "-10m"},
+		{"RAMPART_STEP_UP_MAX_AGE", "ten"},
+		{"RAMPART_REFRESH_REUSE_GRACE", "-1s"},
+		{"RAMPART_REFRESH_REUSE_GRACE", "61s"},
+		{"RAMPART_REFRESH_REUSE_GRACE", "some"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -652,6 +665,8 @@ func TestWriteEffective(t *testing.T) {
 		"RAMPART_LOG_LEVEL=info\n",
 		"RAMPART_SHUTDOWN_TIMEOUT=15s\n",
 		"RAMPART_STARTUP_TIMEOUT=1m\n",
+		"RAMPART_STEP_UP_MAX_AGE=10m\n",
+		"RAMPART_REFRESH_REUSE_GRACE=0s\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)

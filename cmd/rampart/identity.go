@@ -52,6 +52,8 @@ func buildIdentity(ctx context.Context, cfg Config, st rampart.Store, loginThrot
 	if err != nil {
 		return nil, err
 	}
+	idCfg := rampart.DefaultIdentityConfig
+	idCfg.StepUpMaxAge, idCfg.RefreshGrace = cfg.StepUpMaxAge, cfg.RefreshReuseGrace
 	identity, err := rampart.NewIdentity(rampart.IdentityDeps{
 		Store:    st,
 		Hasher:   busyAsUnavailable{hasher},
@@ -60,7 +62,7 @@ func buildIdentity(ctx context.Context, cfg Config, st rampart.Store, loginThrot
 		Sealer:   k.box,
 		Throttle: loginThrottle,
 		TOTP:     totp.Authenticator{},
-	}, rampart.DefaultIdentityConfig)
+	}, idCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -561,3 +561,46 @@ func TestReleaseBinaryIsStatic(t *testing.T) {
 		t.Errorf("built from a checkout, but version does not name the revision:\n%s", out)
 	}
 }
+
+// TestIdentitySettingsReachTheServer: RAMPART_REFRESH_REUSE_GRACE and
+// RAMPART_STEP_UP_MAX_AGE are what the running server applies, not only
+// what `config check` shows.
+func TestIdentitySettingsReachTheServer(t *testing.T) {
+	l, _, _ := startRun(t, testEnviron(t, "RAMPART_REFRESH_REUSE_GRACE=60s", "RAMPART_STEP_UP_MAX_AGE=1s"))
+	base := "http://" + l.Addr
+	const signup = `{"email":"cfg@example.com","password":"a long and unusual passphrase 42","displayName":"Cfg","organization":"Configured"}`
+	if code, body := postJSON(t, base+"/v1/signup", "", signup); code != 201 {
+		t.Fatalf("signup: %d %s", code, body)
+	}
+	type pair struct {
+		AccessToken  string `json:"accessToken"`
+		RefreshToken string `json:"refreshToken"`
+	}
+	var first, second pair
+	code, body := postJSON(t, base+"/v1/auth/login", "", `{"email":"cfg@example.com","password":"a long and unusual passphrase 42"}`)
+	if code != 200 || json.Unmarshal([]byte(body), &first) != nil {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	code, body = postJSON(t, base+"/v1/auth/refresh", "", `{"refreshToken":"`+first.RefreshToken+`"}`)
+	if code != 200 || json.Unmarshal([]byte(body), &second) != nil {
+		t.Fatalf("refresh: %d %s", code, body)
+	}
+	// The grace spares the previous token: refused, but not as a reuse.
+	code, body = postJSON(t, base+"/v1/auth/refresh", "", `{"refreshToken":"`+first.RefreshToken+`"}`)
+	if code != 401 || !strings.Contains(body, "/invalid-token") {
+		t.Errorf("the previous token within a 60s grace: %d %s", code, body)
+	}
+	// Not a bound on how long anything takes: after two seconds the sign-in
+	// is older than the 1s maximum however slow the machine is.
+	time.Sleep(2 * time.Second)
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/me/mfa/totp", nil)
+	req.Header.Set("Authorization", "Bearer "+second.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := `Bearer error="insufficient_user_authentication", max_age=1`; resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != want {
+		t.Errorf("step-up after 2s with a 1s maximum: %d %q, want 401 %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), want)
+	}
+}

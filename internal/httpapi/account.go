@@ -32,6 +32,13 @@ type refreshRequest struct {
 	RefreshToken *string `json:"refreshToken" validate:"max=256"`
 }
 
+// reauthenticateRequest proves the password again for a step-up; its
+// limits are loginRequest's.
+type reauthenticateRequest struct {
+	Password string  `json:"password" validate:"required,max=1024"`
+	TOTP     *string `json:"totp" validate:"max=64"`
+}
+
 type updateMeRequest struct {
 	DisplayName *string `json:"displayName" validate:"min=2,max=50"`
 }
@@ -90,12 +97,19 @@ func newTokenResponse(t *rampart.Tokens) tokenResponse {
 		ExpiresIn: int(t.ExpiresIn / time.Second), RefreshToken: t.RefreshToken}
 }
 
+// sessionResponse describes a session so that a person can tell theirs
+// apart: lastUsedAt, clientAddress and userAgent are as of the session's
+// last sign-in, refresh or reauthentication (see rampart.Identity.touch);
+// clientAddress is a network ("203.0.113.0/24"), never a full address, and
+// "" when unknown.
 type sessionResponse struct {
-	ID         string    `json:"id"`
-	CreatedAt  time.Time `json:"createdAt"`
-	LastUsedAt time.Time `json:"lastUsedAt"`
-	ExpiresAt  time.Time `json:"expiresAt"`
-	Current    bool      `json:"current"`
+	ID            string    `json:"id"`
+	CreatedAt     time.Time `json:"createdAt"`
+	LastUsedAt    time.Time `json:"lastUsedAt"`
+	ExpiresAt     time.Time `json:"expiresAt"`
+	ClientAddress string    `json:"clientAddress"`
+	UserAgent     string    `json:"userAgent"`
+	Current       bool      `json:"current"`
 }
 
 type sessionList struct {
@@ -187,6 +201,25 @@ func handleRefresh(d handlerDeps) http.Handler {
 	})
 }
 
+func handleReauthenticate(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in reauthenticateRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		var code string
+		if in.TOTP != nil {
+			code = *in.TOTP
+		}
+		tokens, err := d.identity.Reauthenticate(r.Context(), meta(r), principalFrom(r.Context()), in.Password, code)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		d.cookie.writeTokens(w, r, tokens)
+	})
+}
+
 func handleLogout(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := d.identity.Logout(r.Context(), meta(r), principalFrom(r.Context())); err != nil {
@@ -265,7 +298,7 @@ func handleListSessions(d handlerDeps) http.Handler {
 		out := sessionList{Items: make([]sessionResponse, 0, len(sessions)), NextCursor: d.cursors.encode(scope, next)}
 		for _, s := range sessions {
 			out.Items = append(out.Items, sessionResponse{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
-				ExpiresAt: s.EndsAt(), Current: s.ID == p.SessionID})
+				ExpiresAt: s.EndsAt(), ClientAddress: s.ClientAddress, UserAgent: s.UserAgent, Current: s.ID == p.SessionID})
 		}
 		writeJSON(w, http.StatusOK, out)
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"example.com/rampart/internal/password"
+	"example.com/rampart/internal/postgres"
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/seal"
 	"example.com/rampart/internal/sqlite"
@@ -48,11 +49,12 @@ func (c *testClock) Advance(d time.Duration) {
 }
 
 // testApp is the whole server in-process: the real edge, routes, identity
-// service and adapters, on a SQLite file of its own.
+// service and adapters, on a SQLite file of its own (or a PostgreSQL
+// database, see appConfig).
 type testApp struct {
 	t        testing.TB
 	handler  http.Handler
-	store    *sqlite.Store
+	store    rampart.Store
 	identity *rampart.Identity
 	tokens   *token.Manager
 	clock    *testClock
@@ -78,11 +80,36 @@ func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
 	return c.Hasher.VerifyDummy(ctx, pw)
 }
 
-func newTestApp(t testing.TB) *testApp {
+func newTestApp(t testing.TB) *testApp { return newTestAppWith(t, appConfig{}) }
+
+// appConfig varies a testApp: its store, and the identity settings.
+type appConfig struct {
+	postgres bool                          // a throwaway PostgreSQL database instead of SQLite
+	identity func(*rampart.IdentityConfig) // changes DefaultIdentityConfig; nil keeps it
+}
+
+// withStores runs f once on each store: SQLite, and PostgreSQL (skipped,
+// or failed under RAMPART_TEST_REQUIRE_SERVICES=1, when it is absent).
+func withStores(t *testing.T, f func(t *testing.T, cfg appConfig)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, appConfig{}) })
+	t.Run("postgres", func(t *testing.T) { f(t, appConfig{postgres: true}) })
+}
+
+func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "rampart.db"))
+	var st interface {
+		rampart.Store
+		Migrate(context.Context) error
+		Close() error
+	}
+	var err error
+	if ac.postgres {
+		st, err = postgres.Open(ctx, testutil.PostgresURL(t))
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(dir, "rampart.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +125,9 @@ func newTestApp(t testing.TB) *testApp {
 	}
 	clock := &testClock{t: time.Now()}
 	cfg := rampart.DefaultIdentityConfig
+	if ac.identity != nil {
+		ac.identity(&cfg)
+	}
 	tokens, err := token.New(st, box, token.Config{Issuer: "rampart", Audience: "rampart-api", Lifetime: cfg.AccessTTL, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,6 +83,27 @@ func authorize(action rampart.Action, deps handlerDeps) func(http.Handler) http.
 	}
 }
 
+// requireStepUp lets a request through to a sensitive route only when its
+// principal proved the password recently (rampart.Identity.RequireStepUp):
+// otherwise 401 with an RFC 9470 challenge, or 403 for an API key.
+func requireStepUp(deps handlerDeps) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := deps.identity.RequireStepUp(principalFrom(r.Context())); err != nil {
+				writeError(w, r, deps.logger, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// stepUpChallenge is the WWW-Authenticate value that asks for a fresher
+// sign-in (RFC 9470 §3): max_age in whole seconds.
+func stepUpChallenge(maxAge time.Duration) string {
+	return `Bearer error="insufficient_user_authentication", max_age=` + strconv.FormatInt(int64(maxAge/time.Second), 10)
+}
+
 // bearerToken extracts the credential of an "Authorization: Bearer" header
 // (the scheme is case-insensitive, RFC 9110 §11.1).
 func bearerToken(r *http.Request) (string, bool) {
@@ -99,5 +121,6 @@ func meta(r *http.Request) rampart.RequestMeta {
 	if info := infoFrom(r.Context()); info != nil {
 		m.SourceIP, m.RequestID = info.ipText, info.id
 	}
+	m.UserAgent = r.Header.Get("User-Agent")
 	return m
 }

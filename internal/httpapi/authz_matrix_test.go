@@ -67,8 +67,13 @@ var (
 	adminOrKey = func(s int) want { return want{401, 403, 403, s, 403, s, s, 403, s, 401, 401} }
 	// one of tenant A's users: tenant B's admin and key do not find it.
 	adminOrKeyObject = func(s int) want { return want{401, 403, 403, s, 403, 404, s, 403, 404, 401, 401} }
-	// admin only (key management): no key, whatever its scopes.
+	// admin only (key management): no key, whatever its scopes. Also a
+	// tenant-wide step-up route: keys are refused it (403) whatever their
+	// scopes, as they have no password to prove again.
 	adminOnly = func(s int) want { return want{401, 403, 403, s, 403, s, 403, 403, 403, 401, 401} }
+	// a step-up route on one of tenant A's users: keys are refused before
+	// the user is looked up, so tenant B's key gets 403 too.
+	adminObjectStepUp = func(s int) want { return want{401, 403, 403, s, 403, 404, 403, 403, 403, 401, 401} }
 )
 
 const newPassword = "another long unusual passphrase 77"
@@ -91,6 +96,8 @@ var authzMatrix = map[string]matrixRow{
 	}},
 
 	"POST /v1/auth/logout": {want: accountRoute(204), req: fixed("/v1/auth/logout", nil)},
+	"POST /v1/auth/reauthenticate": {want: accountRoute(200),
+		req: fixed("/v1/auth/reauthenticate", map[string]string{"password": testPassword})},
 	"GET /v1/me":           {want: accountRoute(200), req: fixed("/v1/me", nil)},
 	"PATCH /v1/me":         {want: accountRoute(200), req: fixed("/v1/me", map[string]string{"displayName": "Renamed"})},
 	"POST /v1/me/password": {want: accountRoute(204), req: fixed("/v1/me/password", map[string]string{"currentPassword": testPassword, "newPassword": newPassword})},
@@ -120,7 +127,7 @@ var authzMatrix = map[string]matrixRow{
 	}},
 
 	"GET /v1/users": {scope: rampart.ScopeUsersRead, want: adminOrKey(200), req: fixed("/v1/users", nil)},
-	"POST /v1/users": {scope: rampart.ScopeUsersWrite, want: adminOrKey(201), req: func(*matrixWorld) (string, any) {
+	"POST /v1/users": {scope: rampart.ScopeUsersWrite, want: adminOnly(201), req: func(*matrixWorld) (string, any) {
 		return "/v1/users", map[string]string{"email": "n-" + rampart.NewID() + "@example.com", "password": testPassword,
 			"displayName": "Newcomer", "role": "member"}
 	}},
@@ -130,7 +137,7 @@ var authzMatrix = map[string]matrixRow{
 	"PATCH /v1/users/{id}": {scope: rampart.ScopeUsersWrite, want: adminOrKeyObject(200), req: func(w *matrixWorld) (string, any) {
 		return "/v1/users/" + w.a.newUser(w.tenantA, rampart.RoleMember).ID, map[string]string{"displayName": "Renamed"}
 	}},
-	"DELETE /v1/users/{id}": {scope: rampart.ScopeUsersWrite, want: adminOrKeyObject(204), req: func(w *matrixWorld) (string, any) {
+	"DELETE /v1/users/{id}": {scope: rampart.ScopeUsersWrite, want: adminObjectStepUp(204), req: func(w *matrixWorld) (string, any) {
 		return "/v1/users/" + w.a.newUser(w.tenantA, rampart.RoleMember).ID, nil
 	}},
 
@@ -216,7 +223,7 @@ func (w *matrixWorld) credentials(scope string) [callers]func() string {
 	_, keyWithoutText := a.newAPIKey(w.admin, without...)
 	_, keyBText := a.newAPIKey(w.adminB, rampart.Scopes()...)
 	revoked, revokedText := a.newAPIKey(w.admin, rampart.Scopes()...)
-	if err := a.service().RevokeAPIKey(a.t.Context(), rampart.RequestMeta{}, userPrincipal(w.admin), revoked.ID); err != nil {
+	if err := a.service().RevokeAPIKey(a.t.Context(), rampart.RequestMeta{}, a.userPrincipal(w.admin), revoked.ID); err != nil {
 		a.t.Fatal(err)
 	}
 	session := func(u *rampart.User) func() string { return func() string { return a.token(u) } }
@@ -255,6 +262,7 @@ func TestEveryRouteDecidesWhoMayCall(t *testing.T) {
 		{method: "GET", path: "/v1/secret"},
 		{method: "GET", path: "/v1/secret", action: "secret.read"},
 		{method: "GET", path: "/v1/secret", public: true, action: rampart.ActionOrderRead},
+		{method: "POST", path: "/v1/secret", public: true, stepUp: true},
 	} {
 		if err := checkRoutes([]route{bad}); err == nil {
 			t.Errorf("%+v was accepted", bad)

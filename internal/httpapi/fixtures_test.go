@@ -74,20 +74,22 @@ func (a *testApp) newUser(tenantID string, role rampart.Role) *rampart.User {
 	return u
 }
 
-// newSession starts a session for u, as a sign-in would, and returns its
-// id, an access token for it and its refresh token.
+// newSession starts a session for u, as a sign-in would (so its password
+// was proved just now), and returns its id, an access token for it and its
+// refresh token.
 func (a *testApp) newSession(u *rampart.User) (id, access, refresh string) {
 	a.t.Helper()
 	now := a.clock.Now()
 	refresh = "rt_" + rand.Text()
 	hash := sha256.Sum256([]byte(refresh))
 	s := &rampart.Session{ID: rampart.NewID(), TenantID: u.TenantID, UserID: u.ID, TokenHash: hash[:],
-		CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(7 * 24 * time.Hour), ExpiresAt: now.Add(30 * 24 * time.Hour)}
+		CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(7 * 24 * time.Hour), ExpiresAt: now.Add(30 * 24 * time.Hour),
+		AuthTime: now}
 	if err := a.store.CreateSession(a.t.Context(), s); err != nil {
 		a.t.Fatal(err)
 	}
 	access, err := a.tokens.Issue(rampart.AccessClaims{Subject: u.ID, TenantID: u.TenantID, Role: u.Role,
-		SessionID: s.ID, IssuedAt: now})
+		SessionID: s.ID, IssuedAt: now, AuthTime: now})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -116,14 +118,15 @@ func (a *testApp) revokedToken(u *rampart.User) string {
 	return access
 }
 
-func userPrincipal(u *rampart.User) rampart.Principal {
-	return rampart.Principal{TenantID: u.TenantID, UserID: u.ID, Role: u.Role}
+// userPrincipal is u as a service sees it, having signed in just now.
+func (a *testApp) userPrincipal(u *rampart.User) rampart.Principal {
+	return rampart.Principal{TenantID: u.TenantID, UserID: u.ID, Role: u.Role, AuthTime: a.clock.Now()}
 }
 
 // newAPIKey has admin create a key with the given scopes and returns it.
 func (a *testApp) newAPIKey(admin *rampart.User, scopes ...string) (*rampart.APIKey, string) {
 	a.t.Helper()
-	k, text, err := a.service().CreateAPIKey(a.t.Context(), rampart.RequestMeta{}, userPrincipal(admin),
+	k, text, err := a.service().CreateAPIKey(a.t.Context(), rampart.RequestMeta{}, a.userPrincipal(admin),
 		rampart.APIKeyInput{Name: "test key", Scopes: scopes})
 	if err != nil {
 		a.t.Fatal(err)
@@ -134,7 +137,7 @@ func (a *testApp) newAPIKey(admin *rampart.User, scopes ...string) (*rampart.API
 // newOrder places an order owned by u.
 func (a *testApp) newOrder(u *rampart.User) *rampart.Order {
 	a.t.Helper()
-	o, err := a.service().CreateOrder(a.t.Context(), rampart.RequestMeta{}, userPrincipal(u),
+	o, err := a.service().CreateOrder(a.t.Context(), rampart.RequestMeta{}, a.userPrincipal(u),
 		rampart.OrderInput{Items: []rampart.OrderItem{{SKU: "SKU-1", Quantity: 1}}})
 	if err != nil {
 		a.t.Fatal(err)

@@ -109,6 +109,7 @@ var codeTitles = map[string]string{
 	rampart.CodeMFARequired:        "Second factor required",
 	rampart.CodeInvalidToken:       "Invalid token",
 	rampart.CodeTokenReused:        "Refresh token reused",
+	rampart.CodeStepUpRequired:     "Step-up authentication required",
 	"login-throttled":              "Too many failed attempts",
 	"email-taken":                  "Email already registered",
 	"mfa-enabled":                  "Second factor already enabled",
@@ -132,6 +133,9 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		detail = e.Message
 		if title, ok := codeTitles[e.Code]; ok {
 			pk.slug, pk.title = e.Code, title
+		}
+		if e.Code == rampart.CodeStepUpRequired {
+			w.Header().Set("WWW-Authenticate", stepUpChallenge(e.MaxAge))
 		}
 		if e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))

@@ -23,7 +23,13 @@ type route struct {
 	public bool
 	// action is what an authenticated caller must be allowed to do (see
 	// rampart.Authorize) before the handler runs; "" on public routes.
-	action   rampart.Action
+	action rampart.Action
+	// stepUp marks a sensitive route (⚑ in api.md): one that changes
+	// credentials, second factors, API keys or who may act in the tenant.
+	// It needs a recent password proof (rampart.Identity.RequireStepUp), so
+	// that a stolen access token cannot be turned into lasting access. Any
+	// route that changes credentials must set it.
+	stepUp   bool
 	body     any      // request body type, nil when the route takes none
 	query    []string // query parameters a listing accepts, nil when none
 	response any      // success body type, nil for an empty body
@@ -39,6 +45,10 @@ func (rt route) auth() bool { return !rt.public }
 // have none: load balancers poll them, and they cost nothing.
 func (rt route) class() string {
 	switch {
+	case rt.path == "/v1/auth/reauthenticate":
+		// A password check: the per-address sign-in budget applies, as to
+		// login.
+		return classAuth
 	case rt.auth():
 		return classAPI
 	case rt.path == "/v1/signup":
@@ -136,6 +146,8 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 		{method: "POST", path: "/v1/auth/refresh", id: "refresh", public: true, summary: "Rotate a refresh token for a new pair; reuse revokes the session.",
 			body: refreshRequest{}, response: tokenResponse{}, status: ok, errors: []int{http.StatusUnauthorized},
 			handler: handleRefresh(d)},
+		{method: "POST", path: "/v1/auth/reauthenticate", id: "reauthenticate", summary: "Prove the password (and TOTP when enabled) again: a new pair for the same session with a fresh auth_time (step-up).",
+			action: account, body: reauthenticateRequest{}, response: tokenResponse{}, status: ok, handler: handleReauthenticate(d)},
 		{method: "POST", path: "/v1/auth/logout", id: "logout", summary: "End the current session.",
 			action: account, status: noContent, handler: handleLogout(d)},
 
@@ -146,12 +158,12 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 		{method: "POST", path: "/v1/me/password", id: "changePassword", summary: "Change the password; every other session ends.",
 			action: account, body: changePasswordRequest{}, status: noContent, handler: handleChangePassword(d)},
 		{method: "POST", path: "/v1/me/mfa/totp", id: "enrolTOTP", summary: "Start TOTP enrolment: a secret and its otpauth URL.",
-			action: account, response: totpEnrolmentResponse{}, status: ok, errors: conflict, handler: handleEnrolTOTP(d)},
+			action: account, stepUp: true, response: totpEnrolmentResponse{}, status: ok, errors: conflict, handler: handleEnrolTOTP(d)},
 		{method: "POST", path: "/v1/me/mfa/totp/confirm", id: "confirmTOTP", summary: "Activate TOTP with a first code; returns recovery codes once.",
-			action: account, body: confirmTOTPRequest{}, response: recoveryCodesResponse{}, status: ok, errors: conflict,
+			action: account, stepUp: true, body: confirmTOTPRequest{}, response: recoveryCodesResponse{}, status: ok, errors: conflict,
 			handler: handleConfirmTOTP(d)},
 		{method: "DELETE", path: "/v1/me/mfa/totp", id: "disableTOTP", summary: "Disable TOTP with the password and a code.",
-			action: account, body: disableTOTPRequest{}, status: noContent, errors: conflict, handler: handleDisableTOTP(d)},
+			action: account, stepUp: true, body: disableTOTPRequest{}, status: noContent, errors: conflict, handler: handleDisableTOTP(d)},
 		{method: "GET", path: "/v1/me/sessions", id: "listSessions", summary: "The signed-in user's live sessions.",
 			action: account, query: pageQuery, response: sessionList{}, status: ok, handler: handleListSessions(d)},
 		{method: "DELETE", path: "/v1/me/sessions/{id}", id: "revokeSession", summary: "End one of the signed-in user's sessions.",
@@ -172,20 +184,22 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 		{method: "GET", path: "/v1/users", id: "listUsers", summary: "The tenant's users, newest first.",
 			action: userRead, query: pageQuery, response: userList{}, status: ok, handler: handleListUsers(d)},
 		{method: "POST", path: "/v1/users", id: "createUser", summary: "Add a user to the tenant.",
-			action: userWrite, body: createUserRequest{}, response: userResponse{}, status: created,
+			action: userWrite, stepUp: true, body: createUserRequest{}, response: userResponse{}, status: created,
 			errors: []int{http.StatusConflict}, handler: handleCreateUser(d)},
 		{method: "GET", path: "/v1/users/{id}", id: "getUser", summary: "One of the tenant's users.",
 			action: userRead, response: userResponse{}, status: ok, handler: handleGetUser(d)},
+		// A role change needs a step-up; the service decides, as only it
+		// knows whether the role changes.
 		{method: "PATCH", path: "/v1/users/{id}", id: "updateUser", summary: "Rename a user or change their role; a role change ends their sessions; the last admin stays (409).",
 			action: userWrite, body: updateUserRequest{}, response: userResponse{}, status: ok, errors: conflict,
 			handler: handleUpdateUser(d)},
 		{method: "DELETE", path: "/v1/users/{id}", id: "deleteUser", summary: "Delete a user and their sessions; the last admin stays (409).",
-			action: userWrite, status: noContent, errors: conflict, handler: handleDeleteUser(d)},
+			action: userWrite, stepUp: true, status: noContent, errors: conflict, handler: handleDeleteUser(d)},
 
 		{method: "GET", path: "/v1/api-keys", id: "listAPIKeys", summary: "The tenant's API keys, revoked ones included; never the keys themselves.",
 			action: apiKeys, query: pageQuery, response: apiKeyList{}, status: ok, handler: handleListAPIKeys(d)},
 		{method: "POST", path: "/v1/api-keys", id: "createAPIKey", summary: "Create an API key; the key is in this response only.",
-			action: apiKeys, body: createAPIKeyRequest{}, response: createdAPIKeyResponse{}, status: created,
+			action: apiKeys, stepUp: true, body: createAPIKeyRequest{}, response: createdAPIKeyResponse{}, status: created,
 			handler: handleCreateAPIKey(d)},
 		{method: "DELETE", path: "/v1/api-keys/{id}", id: "revokeAPIKey", summary: "Revoke an API key; it stops working at once.",
 			action: apiKeys, status: noContent, handler: handleRevokeAPIKey(d)},
@@ -203,8 +217,8 @@ func checkRoutes(routes []route) error {
 		switch {
 		case rt.auth() && !rampart.KnownAction(rt.action):
 			return fmt.Errorf("httpapi: %s %s: an authenticated route must name an action of the policy", rt.method, rt.path)
-		case rt.public && rt.action != "":
-			return fmt.Errorf("httpapi: %s %s: a public route cannot name an action", rt.method, rt.path)
+		case rt.public && (rt.action != "" || rt.stepUp):
+			return fmt.Errorf("httpapi: %s %s: a public route cannot name an action or need a step-up", rt.method, rt.path)
 		}
 	}
 	return nil

@@ -81,7 +81,8 @@ func NewServer(opts Options) (handler http.Handler, err error) {
 }
 
 // newMux registers every route of the table; an authenticated route sits
-// behind authentication and then the check of its action, so a handler
+// behind authentication, the check of its action and, on a step-up route,
+// the check of the token's auth_time, so a handler
 // runs only for a caller the policy allows that function. (The service
 // checks again, with the object in hand.)
 func newMux(routes []route, opts Options, d handlerDeps) *http.ServeMux {
@@ -91,6 +92,9 @@ func newMux(routes []route, opts Options, d handlerDeps) *http.ServeMux {
 		h := rt.handler
 		if strings.Contains(rt.path, "{id}") {
 			h = requireID(h)
+		}
+		if rt.stepUp {
+			h = requireStepUp(d)(h)
 		}
 		limit := rateLimit(rt.class(), opts.RateLimits, opts.Logger)
 		if rt.auth() {

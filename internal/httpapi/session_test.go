@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/base32"
 	"io"
 	"log/slog"
 	"strings"
@@ -315,15 +314,7 @@ func TestDisableTOTPSharesTheLockout(t *testing.T) {
 	a := newTestApp(t)
 	a.signup("reauth-mfa@example.com")
 	tok := a.login("reauth-mfa@example.com", testPassword)
-	var enrol totpEnrolmentResponse
-	a.do("POST", "/v1/me/mfa/totp", tok.AccessToken, nil).json(t, &enrol)
-	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enrol.Secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := a.do("POST", "/v1/me/mfa/totp/confirm", tok.AccessToken, map[string]string{"code": totp.Code(secret, a.clock.Now())}); r.Code != 200 {
-		t.Fatalf("confirm: %d %s", r.Code, r.Body)
-	}
+	secret := a.enableTOTP(tok.AccessToken)
 	disable := func(pw string) response {
 		// Five seconds a call: by the sixth the confirmation code's time
 		// step is over, so the code sent is one the server would accept,

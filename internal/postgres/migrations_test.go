@@ -27,11 +27,32 @@ func TestMigrationKeepsSessionTokens(t *testing.T) {
 	storetest.RunSessionMigration(t, storetest.SessionMigration{
 		Store: s,
 		InsertV1: func(ss *rampart.Session) error {
-			_, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+			_, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumnsV1+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 				ss.ID, ss.TenantID, ss.UserID, ss.TokenHash, ss.PreviousTokenHash, optTime(ss.RotatedAt),
 				ss.CreatedAt, ss.LastUsedAt, ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason)
 			return err
 		},
 		Migrate: func() error { return s.Migrate(ctx) },
 	})
+}
+
+// sessionColumnsV1 are the columns of sessions at schema version 1.
+const sessionColumnsV1 = "id, tenant_id, user_id, token_hash, previous_token_hash, rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, revoked_reason"
+
+func TestSessionDetailsMigrationDown(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, testutil.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunSessionDetailsDown(t, s, func() error {
+		return s.withMigrator(ctx, "migrate", func(p *goose.Provider) error {
+			_, err := p.DownTo(ctx, 2)
+			return err
+		})
+	}, func() error { return s.Migrate(ctx) })
 }

@@ -11,17 +11,18 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-const sessionColumns = "id, tenant_id, user_id, token_hash, previous_token_hash, rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, revoked_reason"
+const sessionColumns = "id, tenant_id, user_id, token_hash, previous_token_hash, rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, revoked_reason, auth_time, client_address, user_agent"
 
 func scanSession(row pgx.Row) (*rampart.Session, error) {
 	var s rampart.Session
-	var rotated, revoked pgtype.Timestamptz
+	var rotated, revoked, authTime pgtype.Timestamptz
 	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, &rotated,
-		&s.CreatedAt, &s.LastUsedAt, &s.IdleExpiresAt, &s.ExpiresAt, &revoked, &s.RevokedReason)
+		&s.CreatedAt, &s.LastUsedAt, &s.IdleExpiresAt, &s.ExpiresAt, &revoked, &s.RevokedReason,
+		&authTime, &s.ClientAddress, &s.UserAgent)
 	if err != nil {
 		return nil, err
 	}
-	s.RotatedAt, s.RevokedAt = fromOptTime(rotated), fromOptTime(revoked)
+	s.RotatedAt, s.RevokedAt, s.AuthTime = fromOptTime(rotated), fromOptTime(revoked), fromOptTime(authTime)
 	return &s, nil
 }
 
@@ -32,14 +33,16 @@ func normalizeSession(s *rampart.Session) {
 	s.IdleExpiresAt = rampart.Timestamp(s.IdleExpiresAt)
 	s.ExpiresAt = rampart.Timestamp(s.ExpiresAt)
 	s.RevokedAt = rampart.Timestamp(s.RevokedAt)
+	s.AuthTime = rampart.Timestamp(s.AuthTime)
 }
 
 func (s *Store) CreateSession(ctx context.Context, ss *rampart.Session) error {
 	normalizeSession(ss)
 	return s.inTx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		_, err := tx.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
 			ss.ID, ss.TenantID, ss.UserID, ss.TokenHash, ss.PreviousTokenHash, optTime(ss.RotatedAt),
-			ss.CreatedAt, ss.LastUsedAt, ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason)
+			ss.CreatedAt, ss.LastUsedAt, ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason,
+			optTime(ss.AuthTime), ss.ClientAddress, ss.UserAgent)
 		if err != nil {
 			return s.dbError("create session", err)
 		}
@@ -138,9 +141,10 @@ func (s *Store) UpdateSession(ctx context.Context, tenantID, id string, fn func(
 				return s.dbError("update session", err)
 			}
 		}
-		_, err = tx.Exec(ctx, "UPDATE sessions SET token_hash = $1, previous_token_hash = $2, rotated_at = $3, last_used_at = $4, idle_expires_at = $5, expires_at = $6, revoked_at = $7, revoked_reason = $8 WHERE id = $9",
+		_, err = tx.Exec(ctx, "UPDATE sessions SET token_hash = $1, previous_token_hash = $2, rotated_at = $3, last_used_at = $4, idle_expires_at = $5, expires_at = $6, revoked_at = $7, revoked_reason = $8, auth_time = $9, client_address = $10, user_agent = $11 WHERE id = $12",
 			ss.TokenHash, ss.PreviousTokenHash, optTime(ss.RotatedAt), ss.LastUsedAt,
-			ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason, id)
+			ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason,
+			optTime(ss.AuthTime), ss.ClientAddress, ss.UserAgent, id)
 		if err != nil {
 			return s.dbError("update session", err)
 		}

@@ -60,7 +60,10 @@ type Error struct {
 	// RetryAfter, when set, tells the client how long to wait
 	// (KindRateLimited, and KindUnavailable when the wait is known).
 	RetryAfter time.Duration
-	Err        error
+	// MaxAge, on a CodeStepUpRequired error, is how recent a sign-in must
+	// be (the max_age of the RFC 9470 challenge).
+	MaxAge time.Duration
+	Err    error
 }
 
 func (e *Error) Error() string {

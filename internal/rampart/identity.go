@@ -48,6 +48,9 @@ type AccessClaims struct {
 	ID        string // jti
 	IssuedAt  time.Time
 	Expiry    time.Time
+	// AuthTime is the session's AuthTime (auth_time, RFC 9470); zero in a
+	// token issued before sessions had one.
+	AuthTime time.Time
 }
 
 // TokenIssuer signs access tokens.
@@ -94,18 +97,25 @@ type IdentityConfig struct {
 	AccessTTL    time.Duration // access token lifetime, at most 15 minutes
 	SessionIdle  time.Duration // a session not used for this long ends
 	SessionMax   time.Duration // a session ends this long after sign-in, used or not
-	RefreshGrace time.Duration // see Refresh
+	RefreshGrace time.Duration // see Refresh; 0 to MaxRefreshGrace
+	StepUpMaxAge time.Duration // see RequireStepUp; more than 0
 }
+
+// MaxRefreshGrace bounds IdentityConfig.RefreshGrace: beyond a minute it is
+// a thief's window more than a race's.
+const MaxRefreshGrace = time.Minute
 
 // DefaultIdentityConfig follows the security baseline (JWT-04, SES-04):
 // 10-minute access tokens, sessions idle-expiring after 7 days and ending
-// after 30 days (NIST AAL1 ceiling).
+// after 30 days (NIST AAL1 ceiling); no refresh-reuse grace (RFC 9700
+// §4.14.2); sensitive changes within 10 minutes of the last password proof.
 var DefaultIdentityConfig = IdentityConfig{
 	Issuer:       "Rampart",
 	AccessTTL:    10 * time.Minute,
 	SessionIdle:  7 * 24 * time.Hour,
 	SessionMax:   30 * 24 * time.Hour,
-	RefreshGrace: 10 * time.Second,
+	RefreshGrace: 0,
+	StepUpMaxAge: 10 * time.Minute,
 }
 
 // Error codes that clients can branch on.
@@ -114,6 +124,7 @@ const (
 	CodeMFARequired        = "mfa-required"
 	CodeTokenReused        = "refresh-token-reused"
 	CodeInvalidToken       = "invalid-token"
+	CodeStepUpRequired     = "step-up-required"
 )
 
 var (
@@ -127,6 +138,10 @@ var (
 		Message: "the refresh token is not valid"}
 	errSessionEnded = &Error{Kind: KindUnauthenticated, Code: CodeInvalidToken,
 		Message: "the session has ended; sign in again"}
+	// errPersonRequired refuses an API key what only a person who can
+	// prove a password may do (step-up routes, reauthentication).
+	errPersonRequired = &Error{Kind: KindForbidden,
+		Message: "an API key cannot do this; a person must sign in and prove their password"}
 )
 
 // Identity signs people up and in, and manages their sessions, passwords and
@@ -163,6 +178,9 @@ func NewIdentity(d IdentityDeps, cfg IdentityConfig) (*Identity, error) {
 	}
 	if cfg.AccessTTL <= 0 || cfg.AccessTTL > 15*time.Minute {
 		return nil, errors.New("rampart: identity: the access token lifetime must be at most 15 minutes")
+	}
+	if cfg.RefreshGrace < 0 || cfg.RefreshGrace > MaxRefreshGrace || cfg.StepUpMaxAge <= 0 {
+		return nil, errors.New("rampart: identity: the refresh grace must be 0 to 1 minute and the step-up age more than 0")
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -297,7 +315,7 @@ func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (
 	}
 	var tokens *Tokens
 	err = s.store.Atomically(ctx, func(tx Store) error {
-		if tokens, err = s.startSession(ctx, tx, user); err != nil {
+		if tokens, err = s.startSession(ctx, tx, meta, user); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, meta, user.TenantID, user.ID, "user.login", tokens.SessionID, nil)
@@ -395,40 +413,65 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
-// startSession creates a session (a refresh-token family) and its first
-// pair of tokens.
-func (s *Identity) startSession(ctx context.Context, st Store, user *User) (*Tokens, error) {
+// startSession creates a session (a refresh-token family), whose password
+// was proved just now, and its first pair of tokens.
+func (s *Identity) startSession(ctx context.Context, st Store, meta RequestMeta, user *User) (*Tokens, error) {
 	now := s.now()
 	refresh, hash := newRefreshToken()
 	sess := &Session{ID: NewID(), TenantID: user.TenantID, UserID: user.ID, TokenHash: hash,
-		CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(s.cfg.SessionIdle), ExpiresAt: now.Add(s.cfg.SessionMax)}
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionMax), AuthTime: now}
+	s.touch(sess, meta, now)
 	if err := st.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
-	return s.issue(user, sess.ID, refresh, now)
+	return s.issue(user, sess, refresh, now)
 }
 
-func (s *Identity) issue(user *User, sessionID, refresh string, now time.Time) (*Tokens, error) {
+// touch records that sess obtains tokens now, for the request in meta.
+//
+// "Last used" means this: the last sign-in, refresh or reauthentication,
+// not the last request. Recording every request would add a database write
+// to each of them; access tokens live AccessTTL (10 minutes), so a session
+// in use is touched at least that often and LastUsedAt is that precise.
+// The idle deadline moves with it, never past the session's end.
+func (s *Identity) touch(sess *Session, meta RequestMeta, now time.Time) {
+	sess.LastUsedAt = now
+	sess.IdleExpiresAt = now.Add(s.cfg.SessionIdle)
+	sess.IdleExpiresAt = sess.EndsAt()
+	sess.ClientAddress = CoarseAddress(meta.SourceIP)
+	sess.UserAgent = ShortUserAgent(meta.UserAgent)
+}
+
+// rotate makes newHash the session's refresh token, keeping the one it
+// replaces as the previous token.
+func rotate(sess *Session, newHash []byte, now time.Time) {
+	sess.PreviousTokenHash, sess.TokenHash, sess.RotatedAt = sess.TokenHash, newHash, now
+}
+
+// issue signs an access token for sess. Its auth_time is the session's, so
+// a refresh hands on the time of the last password proof, never renews it.
+func (s *Identity) issue(user *User, sess *Session, refresh string, now time.Time) (*Tokens, error) {
 	access, err := s.tokens.Issue(AccessClaims{
-		Subject: user.ID, TenantID: user.TenantID, Role: user.Role, SessionID: sessionID,
-		ID: NewID(), IssuedAt: now, Expiry: now.Add(s.cfg.AccessTTL),
+		Subject: user.ID, TenantID: user.TenantID, Role: user.Role, SessionID: sess.ID,
+		ID: NewID(), IssuedAt: now, Expiry: now.Add(s.cfg.AccessTTL), AuthTime: sess.AuthTime,
 	})
 	if err != nil {
 		return nil, WrapError(KindInternal, err, "")
 	}
-	return &Tokens{AccessToken: access, ExpiresIn: s.cfg.AccessTTL, RefreshToken: refresh, SessionID: sessionID}, nil
+	return &Tokens{AccessToken: access, ExpiresIn: s.cfg.AccessTTL, RefreshToken: refresh, SessionID: sess.ID}, nil
 }
 
 // Refresh rotates a refresh token: the presented token is spent and a new
 // pair is returned.
 //
 // Presenting a token that was already rotated means two parties hold the
-// family (RFC 9700 §4.14.2), so the whole session is revoked — except within
-// RefreshGrace of the rotation, where the usual cause is two browser tabs
-// refreshing at once: that request is refused (401) but the session lives,
-// and the losing tab picks up the winner's token from shared storage.
-// Ten seconds covers a slow network round trip without giving a thief a
-// useful window.
+// family (RFC 9700 §4.14.2), so the whole session is revoked at once. A
+// deployment whose browser tabs race each other may set RefreshGrace: then
+// the immediately previous token, within RefreshGrace of its rotation, is
+// refused (401) but the session lives, and the losing tab picks up the
+// winner's token from shared storage. That grace is also a window in which
+// a thief's replay of that one token goes unpunished, so it is off by
+// default; older tokens always revoke.
 func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken string) (*Tokens, error) {
 	if !strings.HasPrefix(refreshToken, "rt_") {
 		return nil, errInvalidRefresh
@@ -450,13 +493,11 @@ func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken s
 		}
 		switch {
 		case subtle.ConstantTimeCompare(sess.TokenHash, hash) == 1:
-			sess.PreviousTokenHash, sess.TokenHash, sess.RotatedAt = sess.TokenHash, newHash, now
-			sess.LastUsedAt = now
-			// The idle deadline never runs past the session's end.
-			sess.IdleExpiresAt = now.Add(s.cfg.SessionIdle)
-			sess.IdleExpiresAt = sess.EndsAt()
+			rotate(sess, newHash, now)
+			s.touch(sess, meta, now)
 			return nil
-		case subtle.ConstantTimeCompare(sess.PreviousTokenHash, hash) == 1 && now.Sub(sess.RotatedAt) < s.cfg.RefreshGrace:
+		case s.cfg.RefreshGrace > 0 && subtle.ConstantTimeCompare(sess.PreviousTokenHash, hash) == 1 &&
+			now.Sub(sess.RotatedAt) < s.cfg.RefreshGrace:
 			return errInvalidRefresh
 		default:
 			reused = true
@@ -483,7 +524,7 @@ func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken s
 	if err != nil {
 		return nil, err
 	}
-	return s.issue(user, sess.ID, newToken, now)
+	return s.issue(user, sess, newToken, now)
 }
 
 func sessionLive(sess *Session, now time.Time) bool {
@@ -501,7 +542,86 @@ func (s *Identity) Authenticate(ctx context.Context, c AccessClaims) (Principal,
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{TenantID: c.TenantID, UserID: c.Subject, Role: c.Role, SessionID: c.SessionID}, nil
+	return Principal{TenantID: c.TenantID, UserID: c.Subject, Role: c.Role, SessionID: c.SessionID, AuthTime: c.AuthTime}, nil
+}
+
+// RequireStepUp admits a principal to a sensitive change (a step-up route,
+// RFC 9470): a person whose access token's auth_time is within
+// StepUpMaxAge. A stolen access token is then worth minutes of reading, not
+// a second factor or an API key of the thief's. Otherwise it returns a
+// CodeStepUpRequired error (answered 401 with an
+// insufficient_user_authentication challenge), which Reauthenticate
+// resolves; an API key, which has no password to prove, is Forbidden.
+func (s *Identity) RequireStepUp(p Principal) error {
+	if p.APIKeyID != "" {
+		return errPersonRequired
+	}
+	if p.AuthTime.IsZero() || s.now().Sub(p.AuthTime) > s.cfg.StepUpMaxAge {
+		return &Error{Kind: KindUnauthenticated, Code: CodeStepUpRequired, MaxAge: s.cfg.StepUpMaxAge,
+			Message: "this change needs a recent sign-in: prove your password again with POST /v1/auth/reauthenticate"}
+	}
+	return nil
+}
+
+// Reauthenticate proves the password, and the second factor when the
+// account has one, again for the principal's own session, under the same
+// throttle and hashing as a sign-in. It returns a new pair for the same
+// session with a fresh auth_time, and rotates the session's refresh token.
+// The caller is known, so a wrong password is simply invalid credentials.
+func (s *Identity) Reauthenticate(ctx context.Context, meta RequestMeta, p Principal, password, code string) (*Tokens, error) {
+	if p.APIKeyID != "" || p.SessionID == "" {
+		return nil, errPersonRequired
+	}
+	if err := s.hasher.Busy(); err != nil {
+		return nil, err
+	}
+	user, err := s.store.GetUser(ctx, p.TenantID, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reauthenticate(ctx, meta, user, password); err != nil {
+		return nil, err
+	}
+	account := EmailKey(user.Email)
+	if user.MFA.Enabled {
+		if code == "" {
+			return nil, errMFARequired
+		}
+		if err := s.checkSecondFactor(ctx, user, code); err != nil {
+			if errors.Is(err, errInvalidCredentials) {
+				return nil, s.loginFailed(ctx, meta, account, user)
+			}
+			return nil, err
+		}
+	}
+	if err := s.throttle.Reset(ctx, account); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	refresh, hash := newRefreshToken()
+	var sess *Session
+	err = s.store.Atomically(ctx, func(tx Store) error {
+		sess, err = tx.UpdateSession(ctx, p.TenantID, p.SessionID, func(sess *Session) error {
+			if sess.UserID != p.UserID || !sessionLive(sess, now) {
+				return errSessionEnded
+			}
+			rotate(sess, hash, now)
+			s.touch(sess, meta, now)
+			sess.AuthTime = now
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, meta, p.TenantID, p.UserID, "session.reauthenticated", p.SessionID, nil)
+	})
+	if ErrorKind(err) == KindNotFound {
+		return nil, errSessionEnded
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(user, sess, refresh, now)
 }
 
 // Logout ends the principal's session.

@@ -1,5 +1,7 @@
 package rampart
 
+import "time"
+
 // Principal is who makes a request, as the edge authenticated it: a user
 // through a session, or a program through an API key. Service methods take
 // it explicitly instead of digging it out of a context.
@@ -10,6 +12,9 @@ type Principal struct {
 	SessionID string // the session the access token belongs to
 	APIKeyID  string // set for an API key
 	Scopes    []string
+	// AuthTime is the access token's auth_time: when the session last
+	// proved the password (see Session.AuthTime). Zero for an API key.
+	AuthTime time.Time
 }
 
 // RequestMeta is what the edge knows about a request that belongs in audit
@@ -17,4 +22,5 @@ type Principal struct {
 type RequestMeta struct {
 	SourceIP  string
 	RequestID string
+	UserAgent string // as sent; sessions store ShortUserAgent of it
 }

@@ -142,6 +142,11 @@ func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal,
 		}
 		before = u.Role
 		if in.Role != nil && *in.Role != u.Role {
+			// Changing a role is a step-up change; renaming is not, and
+			// sending the current role changes nothing.
+			if err := s.id.RequireStepUp(p); err != nil {
+				return err
+			}
 			if u.ID == p.UserID {
 				return errOwnRole
 			}

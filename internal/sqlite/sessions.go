@@ -9,18 +9,19 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-const sessionColumns = "id, tenant_id, user_id, token_hash, previous_token_hash, rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, revoked_reason"
+const sessionColumns = "id, tenant_id, user_id, token_hash, previous_token_hash, rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, revoked_reason, auth_time, client_address, user_agent"
 
 func scanSession(row scanner) (*rampart.Session, error) {
 	var s rampart.Session
-	var rotated, revoked sql.NullInt64
+	var rotated, revoked, authTime sql.NullInt64
 	var created, lastUsed, idleExpires, expires int64
 	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, &rotated,
-		&created, &lastUsed, &idleExpires, &expires, &revoked, &s.RevokedReason)
+		&created, &lastUsed, &idleExpires, &expires, &revoked, &s.RevokedReason,
+		&authTime, &s.ClientAddress, &s.UserAgent)
 	if err != nil {
 		return nil, err
 	}
-	s.RotatedAt, s.RevokedAt = fromOptMicros(rotated), fromOptMicros(revoked)
+	s.RotatedAt, s.RevokedAt, s.AuthTime = fromOptMicros(rotated), fromOptMicros(revoked), fromOptMicros(authTime)
 	s.CreatedAt, s.LastUsedAt = fromMicros(created), fromMicros(lastUsed)
 	s.IdleExpiresAt, s.ExpiresAt = fromMicros(idleExpires), fromMicros(expires)
 	return &s, nil
@@ -33,15 +34,16 @@ func normalizeSession(s *rampart.Session) {
 	s.IdleExpiresAt = rampart.Timestamp(s.IdleExpiresAt)
 	s.ExpiresAt = rampart.Timestamp(s.ExpiresAt)
 	s.RevokedAt = rampart.Timestamp(s.RevokedAt)
+	s.AuthTime = rampart.Timestamp(s.AuthTime)
 }
 
 func (s *Store) CreateSession(ctx context.Context, ss *rampart.Session) error {
 	normalizeSession(ss)
 	return s.inTx(ctx, "create session", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			ss.ID, ss.TenantID, ss.UserID, ss.TokenHash, ss.PreviousTokenHash, optMicros(ss.RotatedAt),
 			micros(ss.CreatedAt), micros(ss.LastUsedAt), micros(ss.IdleExpiresAt), micros(ss.ExpiresAt),
-			optMicros(ss.RevokedAt), ss.RevokedReason)
+			optMicros(ss.RevokedAt), ss.RevokedReason, optMicros(ss.AuthTime), ss.ClientAddress, ss.UserAgent)
 		if err != nil {
 			return dbError("create session", err)
 		}
@@ -134,9 +136,10 @@ func (s *Store) UpdateSession(ctx context.Context, tenantID, id string, fn func(
 				return dbError("update session", err)
 			}
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE sessions SET token_hash = ?, previous_token_hash = ?, rotated_at = ?, last_used_at = ?, idle_expires_at = ?, expires_at = ?, revoked_at = ?, revoked_reason = ? WHERE id = ?",
+		_, err = tx.ExecContext(ctx, "UPDATE sessions SET token_hash = ?, previous_token_hash = ?, rotated_at = ?, last_used_at = ?, idle_expires_at = ?, expires_at = ?, revoked_at = ?, revoked_reason = ?, auth_time = ?, client_address = ?, user_agent = ? WHERE id = ?",
 			ss.TokenHash, ss.PreviousTokenHash, optMicros(ss.RotatedAt), micros(ss.LastUsedAt),
-			micros(ss.IdleExpiresAt), micros(ss.ExpiresAt), optMicros(ss.RevokedAt), ss.RevokedReason, id)
+			micros(ss.IdleExpiresAt), micros(ss.ExpiresAt), optMicros(ss.RevokedAt), ss.RevokedReason,
+			optMicros(ss.AuthTime), ss.ClientAddress, ss.UserAgent, id)
 		if err != nil {
 			return dbError("update session", err)
 		}

@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) rampart.Store) {
 		{"LastAdmin", testLastAdmin},
 		{"Sessions", testSessions},
 		{"SessionTokenHistory", testSessionTokenHistory},
+		{"SessionDetails", testSessionDetails},
 		{"SessionTokenHashesAreNeverReused", testSessionTokenHashesNeverReused},
 		{"SigningKeys", testSigningKeys},
 		{"APIKeys", testAPIKeys},
@@ -326,6 +327,59 @@ func testSessions(t *testing.T, s rampart.Store) {
 
 	_, err = s.UpdateSession(ctx, tenant.ID, rampart.NewID(), func(*rampart.Session) error { return nil })
 	wantKind(t, err, rampart.KindNotFound)
+}
+
+// testSessionDetails checks that a session's auth_time, client address and
+// user agent are kept exactly, through creation, update and every way of
+// reading a session, and that a session without an auth_time reads back
+// zero (never the epoch, which would pass as a very old sign-in only by
+// luck).
+func testSessionDetails(t *testing.T, s rampart.Store) {
+	ctx := t.Context()
+	tenant, admin := newTenant(t, s)
+	// 200 characters of which many take 2 to 4 bytes: a store counting
+	// bytes, or cutting them, would fail here.
+	var b strings.Builder
+	for i := range rampart.MaxUserAgentRunes {
+		b.WriteRune([]rune("aé日🦊")[i%4])
+	}
+	ua := b.String()
+
+	ss := newSession(tenant.ID, admin.ID, base)
+	ss.AuthTime = rampart.Timestamp(base.Add(-time.Second))
+	ss.ClientAddress, ss.UserAgent = "203.0.113.0/24", ua
+	check(t, s.CreateSession(ctx, ss))
+	got, err := s.GetSession(ctx, tenant.ID, ss.ID)
+	check(t, err)
+	equal(t, got, ss)
+
+	later := rampart.Timestamp(base.Add(5 * time.Minute))
+	updated, err := s.UpdateSession(ctx, tenant.ID, ss.ID, func(x *rampart.Session) error {
+		x.AuthTime, x.LastUsedAt = later, later
+		x.ClientAddress, x.UserAgent = "2001:db8:1234::/48", "curl/8.5.0"
+		return nil
+	})
+	check(t, err)
+	if updated.AuthTime != later || updated.ClientAddress != "2001:db8:1234::/48" || updated.UserAgent != "curl/8.5.0" {
+		t.Errorf("UpdateSession returned %+v", updated)
+	}
+	got, err = s.GetSession(ctx, tenant.ID, ss.ID)
+	check(t, err)
+	equal(t, got, updated)
+	got, err = s.FindSessionByTokenHash(ctx, ss.TokenHash)
+	check(t, err)
+	equal(t, got, updated)
+	active, _, err := s.ListActiveSessions(ctx, tenant.ID, admin.ID, base, rampart.Page{Limit: 10})
+	check(t, err)
+	equal(t, active, []*rampart.Session{updated})
+
+	bare := newSession(tenant.ID, admin.ID, base.Add(time.Second))
+	check(t, s.CreateSession(ctx, bare))
+	got, err = s.GetSession(ctx, tenant.ID, bare.ID)
+	check(t, err)
+	if !got.AuthTime.IsZero() || got.ClientAddress != "" || got.UserAgent != "" {
+		t.Errorf("a session without details reads back auth time %v, address %q, agent %q", got.AuthTime, got.ClientAddress, got.UserAgent)
+	}
 }
 
 // testSessionTokenHistory checks that every token a family ever had finds
@@ -1298,4 +1352,34 @@ func RunSessionMigration(t *testing.T, m SessionMigration) {
 			}
 		}
 	}
+	// A session from before auth_time existed has none, so it must prove
+	// the password again before a step-up change.
+	got, err := s.GetSession(ctx, tenant.ID, migrated.ID)
+	check(t, err)
+	if !got.AuthTime.IsZero() || got.ClientAddress != "" || got.UserAgent != "" {
+		t.Errorf("a migrated session has auth time %v, address %q, agent %q; want none", got.AuthTime, got.ClientAddress, got.UserAgent)
+	}
+}
+
+// RunSessionDetailsDown checks that migration 3's Down keeps sessions (only
+// their auth time, client address and user agent go) and that Up after it
+// works again: down migrates to schema 2, up to the latest.
+func RunSessionDetailsDown(t *testing.T, s rampart.Store, down, up func() error) {
+	ctx := t.Context()
+	tenant, admin := newTenant(t, s)
+	ss := newSession(tenant.ID, admin.ID, base)
+	ss.AuthTime, ss.ClientAddress, ss.UserAgent = base, "198.51.100.0/24", "Firefox"
+	check(t, s.CreateSession(ctx, ss))
+	check(t, down())
+	check(t, up())
+	got, err := s.GetSession(ctx, tenant.ID, ss.ID)
+	check(t, err)
+	ss.AuthTime, ss.ClientAddress, ss.UserAgent = time.Time{}, "", ""
+	equal(t, got, ss)
+	again := newSession(tenant.ID, admin.ID, base)
+	again.AuthTime, again.UserAgent = base, "curl"
+	check(t, s.CreateSession(ctx, again))
+	got, err = s.GetSession(ctx, tenant.ID, again.ID)
+	check(t, err)
+	equal(t, got, again)
 }

@@ -72,7 +72,8 @@ const (
 // Claims are the claims of an access token that callers use: the domain's
 // AccessClaims, so that Manager satisfies rampart.TokenIssuer and the HTTP
 // edge's verifier directly. On the wire they are sub, tenant, role, scope
-// (space-separated, may be empty), sid, jti, iat and exp; the token also
+// (space-separated, may be empty), sid, jti, iat, exp and auth_time (RFC
+// 9470; absent when AuthTime is zero); the token also
 // carries iss and aud, which come from the Config.
 type Claims = rampart.AccessClaims
 
@@ -90,6 +91,7 @@ type payload struct {
 	IssuedAt  *jwt.NumericDate `json:"iat"`
 	Expiry    *jwt.NumericDate `json:"exp"`
 	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
+	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
 }
 
 // Config configures a Manager.
@@ -137,6 +139,10 @@ func (m *Manager) Issue(c Claims) (string, error) {
 	if exp <= iat || time.Duration(exp-iat)*time.Second > m.cfg.Lifetime {
 		return "", fmt.Errorf("token: lifetime %v is not within (0, %v]", c.Expiry.Sub(c.IssuedAt), m.cfg.Lifetime)
 	}
+	var authTime *jwt.NumericDate
+	if !c.AuthTime.IsZero() {
+		authTime = jwt.NewNumericDate(c.AuthTime)
+	}
 	return jwt.Signed(set.signer).Claims(payload{
 		Issuer:    m.cfg.Issuer,
 		Audience:  jwt.Audience{m.cfg.Audience},
@@ -148,6 +154,7 @@ func (m *Manager) Issue(c Claims) (string, error) {
 		ID:        c.ID,
 		IssuedAt:  jwt.NewNumericDate(c.IssuedAt),
 		Expiry:    jwt.NewNumericDate(c.Expiry),
+		AuthTime:  authTime,
 	}).Serialize()
 }
 
@@ -253,7 +260,12 @@ func (m *Manager) verify(ctx context.Context, token string, now time.Time) (Clai
 	if err := m.checkClaims(&p, now); err != nil {
 		return Claims{}, err
 	}
+	var authTime time.Time
+	if p.AuthTime != nil {
+		authTime = p.AuthTime.Time().UTC()
+	}
 	return Claims{
+		AuthTime:  authTime,
 		Subject:   p.Subject,
 		TenantID:  p.TenantID,
 		Role:      rampart.Role(p.Role),
@@ -354,6 +366,9 @@ func (m *Manager) checkClaims(p *payload, now time.Time) error {
 		return fmt.Errorf("iat %v is in the future", iat)
 	case p.NotBefore != nil && p.NotBefore.Time().After(now.Add(Leeway)):
 		return fmt.Errorf("nbf %v is in the future", p.NotBefore.Time())
+	case p.AuthTime != nil && p.AuthTime.Time().After(iat):
+		// The password is proved before a token is issued, never after.
+		return fmt.Errorf("auth_time %v is after iat", p.AuthTime.Time())
 	case !exp.After(iat) || exp.Sub(iat) > MaxLifetime:
 		// We never issue such a token; one that verifies means a key leaked
 		// or a bug, and either way it must not be honoured.

@@ -18,6 +18,7 @@ func TestIssueVerify(t *testing.T) {
 	e := newEnv(t)
 	now := e.clock.Now()
 	c := testClaims(now)
+	c.AuthTime = now.Add(-7 * time.Minute)
 	tok, err := e.m.Issue(c)
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,7 @@ func TestIssueVerify(t *testing.T) {
 		"iss": testIssuer, "aud": testAudience, "sub": "user-1", "tenant": "tenant-1",
 		"role": "member", "scope": "orders:read orders:write", "sid": "session-1",
 		"jti": got.ID, "iat": now.Unix(), "exp": now.Add(testLifetime).Unix(),
+		"auth_time": c.AuthTime.Unix(),
 	}
 	if !equalJSON(claims, wantClaims) {
 		t.Errorf("claims = %v, want %v", claims, wantClaims)
@@ -53,6 +55,15 @@ func TestIssueVerify(t *testing.T) {
 	// Two tokens never share a jti.
 	if other := issue(t, e.m, now); other == tok {
 		t.Error("two tokens are identical")
+	}
+}
+
+// TestNoAuthTime: a token issued without an AuthTime has no auth_time
+// claim, rather than a zero one (TestIssueVerify covers one with it).
+func TestNoAuthTime(t *testing.T) {
+	e := newEnv(t)
+	if _, claims := decodeParts(t, issue(t, e.m, e.clock.Now())); claims["auth_time"] != nil {
+		t.Errorf("a token without AuthTime has auth_time %v", claims["auth_time"])
 	}
 }
 
@@ -223,6 +234,7 @@ func TestAttacks(t *testing.T) {
 		{"wrong issuer", forge(t, goodHeader(kid), claims(map[string]any{"iss": "https://evil.test"}), ours), "iss"},
 		{"issuer differs in case", forge(t, goodHeader(kid), claims(map[string]any{"iss": strings.ToUpper(testIssuer)}), ours), "iss"},
 		{"wrong audience", forge(t, goodHeader(kid), claims(map[string]any{"aud": "other-api"}), ours), "aud"},
+		{"auth_time after iat", forge(t, goodHeader(kid), claims(map[string]any{"auth_time": now.Unix() + 60}), ours), "auth_time"},
 		{"audience array without ours", forge(t, goodHeader(kid), claims(map[string]any{"aud": []string{"a", "b"}}), ours), "aud"},
 		{"expired", forge(t, goodHeader(kid), claims(map[string]any{
 			"iat": now.Add(-10 * time.Minute).Unix(), "exp": now.Add(-Leeway - time.Second).Unix()}), ours), "expired"},
