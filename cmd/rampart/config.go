@@ -814,6 +814,7 @@ func (c Config) postureChecks() []postureCheck {
 	return []postureCheck{
 		c.checkMasterKey(),
 		c.checkCORSOrigins(),
+		c.checkRefreshCookie(),
 		c.checkPprof(),
 		c.checkAdminAddr(),
 		c.checkDatabaseExplicit(),
@@ -855,6 +856,22 @@ func (c Config) checkCORSOrigins() postureCheck {
 		}
 	}
 	pc.OK, pc.Detail = true, fmt.Sprintf("RAMPART_CORS_ORIGINS: %d exact https origin(s)", len(c.CORSOrigins))
+	return pc
+}
+
+// checkRefreshCookie: the refresh cookie is only ever sent to, and taken
+// from, browsers on RAMPART_CORS_ORIGINS, so cookie mode without origins
+// does nothing while claiming to protect refresh tokens.
+func (c Config) checkRefreshCookie() postureCheck {
+	pc := postureCheck{Name: "refresh_cookie", Var: "RAMPART_REFRESH_COOKIE"}
+	switch {
+	case !c.RefreshCookie:
+		pc.OK, pc.Detail = true, "RAMPART_REFRESH_COOKIE: off"
+	case len(c.CORSOrigins) == 0:
+		pc.Detail = "RAMPART_REFRESH_COOKIE: on without RAMPART_CORS_ORIGINS; list the browser front end's origins, or turn it off"
+	default:
+		pc.OK, pc.Detail = true, fmt.Sprintf("RAMPART_REFRESH_COOKIE: on for %d CORS origin(s)", len(c.CORSOrigins))
+	}
 	return pc
 }
 
