@@ -339,3 +339,25 @@ func TestOpenAPIMergePatchBodies(t *testing.T) {
 		t.Error("no PATCH operation with a request body documented")
 	}
 }
+
+// A refused credential is never answered as "no credentials", even when the
+// error that refused it carries no code; other failures keep their problem.
+func TestCredentialErrorIsNeverUnauthenticated(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	for _, tt := range []struct {
+		err           error
+		status        int
+		wantType      string
+		wantChallenge string
+	}{
+		{rampart.Errorf(rampart.KindUnauthenticated, "no such principal"), 401, "invalid-token", challengeInvalid},
+		{rampart.Errorf(rampart.KindUnavailable, "the store does not answer"), 503, "unavailable", ""},
+	} {
+		rr := httptest.NewRecorder()
+		writeCredentialError(rr, httptest.NewRequest("GET", "/v1/orders", nil), logger, tt.err)
+		r := response{rr}
+		if r.Code != tt.status || r.problemType() != tt.wantType || r.Header().Get("WWW-Authenticate") != tt.wantChallenge {
+			t.Errorf("%v: %d %s %q", tt.err, r.Code, r.problemType(), r.Header().Get("WWW-Authenticate"))
+		}
+	}
+}

@@ -305,7 +305,7 @@ func limitBody(maxBytes int64) func(http.Handler) http.Handler {
 			if !acceptedMediaType(r.Method, r.Header.Get("Content-Type")) {
 				detail := "request bodies must be sent as application/json"
 				if r.Method == http.MethodPatch {
-					detail = "request bodies must be sent as application/json or application/merge-patch+json"
+					detail = "request bodies must be sent as application/json or " + mergePatchMediaType
 				}
 				writeProblem(w, r, probMediaType, detail, nil)
 				return
