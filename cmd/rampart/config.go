@@ -54,12 +54,12 @@ type Config struct {
 	LogLevel          slog.Level      // RAMPART_LOG_LEVEL: debug|info|warn|error, default info
 	ShutdownTimeout   time.Duration   // RAMPART_SHUTDOWN_TIMEOUT, default 15s, 1s..5m
 	StartupTimeout    time.Duration   // RAMPART_STARTUP_TIMEOUT, default 60s, 1s..1h: how long start-up waits for the database
+	StepUpMaxAge      time.Duration   // RAMPART_STEP_UP_MAX_AGE, default 10m, 1s..24h: how recent a password proof ⚑ routes need
+	RefreshReuseGrace time.Duration   // RAMPART_REFRESH_REUSE_GRACE, default 0s, 0s..60s: see rampart.Identity.Refresh
 	// AuditCheckpointPath (RAMPART_AUDIT_CHECKPOINT_PATH): an absolute path;
 	// audit chain checkpoints are appended to it as JSON lines. Empty: the
 	// log stream only.
 	AuditCheckpointPath string
-	StepUpMaxAge      time.Duration   // RAMPART_STEP_UP_MAX_AGE, default 10m, 1s..24h: how recent a password proof ⚑ routes need
-	RefreshReuseGrace time.Duration   // RAMPART_REFRESH_REUSE_GRACE, default 0s, 0s..60s: see rampart.Identity.Refresh
 }
 
 // Rate is a request budget: N requests per Per.
@@ -879,6 +879,7 @@ func (c Config) postureChecks() []postureCheck {
 	return []postureCheck{
 		c.checkMasterKey(),
 		c.checkCORSOrigins(),
+		c.checkRefreshCookie(),
 		c.checkPprof(),
 		c.checkAdminAddr(),
 		c.checkDatabaseExplicit(),
@@ -920,6 +921,22 @@ func (c Config) checkCORSOrigins() postureCheck {
 		}
 	}
 	pc.OK, pc.Detail = true, fmt.Sprintf("RAMPART_CORS_ORIGINS: %d exact https origin(s)", len(c.CORSOrigins))
+	return pc
+}
+
+// checkRefreshCookie: the refresh cookie is only ever sent to, and taken
+// from, browsers on RAMPART_CORS_ORIGINS, so cookie mode without origins
+// does nothing while claiming to protect refresh tokens.
+func (c Config) checkRefreshCookie() postureCheck {
+	pc := postureCheck{Name: "refresh_cookie", Var: "RAMPART_REFRESH_COOKIE"}
+	switch {
+	case !c.RefreshCookie:
+		pc.OK, pc.Detail = true, "RAMPART_REFRESH_COOKIE: off"
+	case len(c.CORSOrigins) == 0:
+		pc.Detail = "RAMPART_REFRESH_COOKIE: on without RAMPART_CORS_ORIGINS; list the browser front end's origins, or turn it off"
+	default:
+		pc.OK, pc.Detail = true, fmt.Sprintf("RAMPART_REFRESH_COOKIE: on for %d CORS origin(s)", len(c.CORSOrigins))
+	}
 	return pc
 }
 

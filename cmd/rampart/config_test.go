@@ -472,6 +472,7 @@ func TestLoadConfigProductionRefusals(t *testing.T) {
 		{"postgres one remote host", map[string]string{"RAMPART_DATABASE_URL": "postgres://app:" + canaryDBPassword + "@localhost/r?host=/tmp,db.internal"}, "RAMPART_DATABASE_URL", "database_tls"},
 		{"redis plain remote", map[string]string{"RAMPART_REDIS_URL": "redis://:" + canaryRedisPassword + "@cache.internal:6379/0"}, "RAMPART_REDIS_URL", "redis_tls"},
 		{"debug logging", map[string]string{"RAMPART_LOG_LEVEL": "debug"}, "RAMPART_LOG_LEVEL", "log_level"},
+		{"refresh cookie without cors", map[string]string{"RAMPART_REFRESH_COOKIE": "true", "RAMPART_CORS_ORIGINS": unset}, "RAMPART_REFRESH_COOKIE", "refresh_cookie"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -550,6 +551,7 @@ func TestLoadConfigProductionAccepted(t *testing.T) {
 		{"no redis", map[string]string{"RAMPART_REDIS_URL": ""}},
 		{"pprof on loopback admin", map[string]string{"RAMPART_PPROF": "true"}},
 		{"no cors", map[string]string{"RAMPART_CORS_ORIGINS": ""}},
+		{"refresh cookie with cors", map[string]string{"RAMPART_REFRESH_COOKIE": "true"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -591,7 +593,7 @@ func TestPostureChecks(t *testing.T) {
 	want := map[string]bool{
 		"master_key": false, "cors_origins": true, "pprof_admin_loopback": true,
 		"admin_addr_separate": true, "database_explicit": false, "database_tls": true,
-		"redis_tls": true, "log_level": true,
+		"redis_tls": true, "log_level": true, "refresh_cookie": true,
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("postureChecks = %v, want %v", got, want)
@@ -884,5 +886,27 @@ func TestSignupRateDefaultPerEnv(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("config check in production does not say %q:\n%s", want, &out)
 		}
+	}
+}
+
+// `config check` must not PASS cookie mode without origins: outside
+// production it shows the failing rule, in production it fails.
+func TestConfigCheckRefreshCookieNeedsOrigins(t *testing.T) {
+	for _, envName := range []string{"development", "production"} {
+		t.Run(envName, func(t *testing.T) {
+			env := safeProduction()
+			env["RAMPART_ENV"] = envName
+			env["RAMPART_REFRESH_COOKIE"] = "true"
+			delete(env, "RAMPART_CORS_ORIGINS")
+			var out, errOut strings.Builder
+			err := configCheck(environ(env), &out, &errOut)
+			if !strings.Contains(out.String(), "FAIL refresh_cookie") {
+				t.Errorf("no failing refresh_cookie rule in:\n%s", out.String())
+			}
+			if (err != nil) != (envName == "production") {
+				t.Errorf("configCheck in %s: %v; stderr %s", envName, err, errOut.String())
+			}
+			assertNoCanary(t, "config check", out.String()+errOut.String())
+		})
 	}
 }

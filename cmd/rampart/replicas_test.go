@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,10 +43,11 @@ func TestThreeReplicasActAsOne(t *testing.T) {
 	}
 	// One after the other: the first migrates the schema and creates the
 	// signing key the others then load.
-	var bases []string
+	var bases, admins []string
 	for range 3 {
 		l, _, _, _ := startBinary(t, env)
 		bases = append(bases, "http://"+l.Addr)
+		admins = append(admins, l.AdminAddr)
 	}
 
 	t.Run("one budget across replicas", func(t *testing.T) {
@@ -79,12 +81,25 @@ func TestThreeReplicasActAsOne(t *testing.T) {
 				t.Fatalf("before logout: %d", code)
 			}
 		}
+		var before []int64
+		for _, a := range admins {
+			before = append(before, revocationsReceived(t, "http://"+a+"/metrics"))
+		}
 		if code, body := postJSON(t, bases[0]+"/v1/auth/logout", tok.AccessToken, ""); code != 204 {
 			t.Fatalf("logout: %d %s", code, body)
 		}
-		// The other replicas cached the session moments ago; their 401 comes
-		// from the broadcast, not the cache's expiry.
-		for _, base := range bases[1:] {
+		// The other replicas cached the session moments ago. The broadcast
+		// is asynchronous: wait until each replica says it applied one more
+		// revocation (the deadline only stops a hang), then its very next
+		// read must refuse the token, well inside the cache's 1s TTL.
+		for i, base := range bases[1:] {
+			admin := "http://" + admins[i+1] + "/metrics"
+			for deadline := time.Now().Add(10 * time.Second); revocationsReceived(t, admin) <= before[i+1]; {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s never applied the revocation broadcast", base)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			if code, _ := get(t, base+"/v1/me", "Authorization", "Bearer "+tok.AccessToken); code != 401 {
 				t.Errorf("%s after logout on replica 1: %d, want 401", base, code)
 			}
@@ -125,4 +140,25 @@ func waitReady(t *testing.T, bases []string, want string) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+}
+
+// revocationsReceived reads rampart_session_revocations_received_total from
+// a replica's metrics.
+func revocationsReceived(t *testing.T, metricsURL string) int64 {
+	t.Helper()
+	code, body := get(t, metricsURL)
+	if code != 200 {
+		t.Fatalf("%s: %d", metricsURL, code)
+	}
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(line, "rampart_session_revocations_received_total "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %q", metricsURL, line)
+			}
+			return int64(n)
+		}
+	}
+	t.Fatalf("%s has no rampart_session_revocations_received_total", metricsURL)
+	return 0
 }

@@ -108,6 +108,10 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		bus := sessioncache.NewRedisBus(lim.redis, cfg.RedisPrefix+"revocations")
 		sessions = sessioncache.New(st, bus, nil)
 		go bus.Listen(ctx, sessions, logger)
+		registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rampart_session_revocations_received_total",
+			Help: "Session revocations received over Redis and applied to this replica's session cache.",
+		}, func() float64 { return float64(bus.Received()) }))
 	}
 
 	checkpoints, err := openCheckpointExporter(cfg, logger)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -51,10 +50,7 @@ func authenticate(tokens TokenVerifier, deps handlerDeps) func(http.Handler) htt
 				}
 			}
 			if err != nil {
-				if rampart.ErrorKind(err) == rampart.KindUnauthenticated {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="rampart", error="invalid_token"`)
-				}
-				writeError(w, r, deps.logger, err)
+				writeCredentialError(w, r, deps.logger, err)
 				return
 			}
 			if info := infoFrom(r.Context()); info != nil {
@@ -63,6 +59,30 @@ func authenticate(tokens TokenVerifier, deps handlerDeps) func(http.Handler) htt
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 		})
 	}
+}
+
+// writeCredentialError answers a bearer credential that was presented and
+// refused. A client can act on three answers (api.md, "authentication"):
+// /token-expired (refresh the token or replace the key), /invalid-token
+// (malformed, forged, revoked or unknown: sign in again) and, for no
+// credential at all, /unauthenticated, which is never said here. Any other
+// failure (the store down, say) keeps its own problem.
+func writeCredentialError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	if rampart.ErrorKind(err) != rampart.KindUnauthenticated {
+		writeError(w, r, logger, err)
+		return
+	}
+	challenge := bearerChallenge{Error: "invalid_token"}
+	e := rampart.ErrorOf(err)
+	if e.Code == rampart.CodeTokenExpired {
+		challenge.Description = e.Message
+	} else if e.Code != rampart.CodeInvalidToken {
+		// An unauthenticated answer without a code is still a refused
+		// credential: never let it read as "no credentials".
+		err = &rampart.Error{Kind: rampart.KindUnauthenticated, Code: rampart.CodeInvalidToken, Message: e.Message, Err: err}
+	}
+	w.Header().Set("WWW-Authenticate", challenge.String())
+	writeError(w, r, logger, err)
 }
 
 // authorize lets a request through only when its principal may perform
@@ -96,12 +116,6 @@ func requireStepUp(deps handlerDeps) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// stepUpChallenge is the WWW-Authenticate value that asks for a fresher
-// sign-in (RFC 9470 §3): max_age in whole seconds.
-func stepUpChallenge(maxAge time.Duration) string {
-	return `Bearer error="insufficient_user_authentication", max_age=` + strconv.FormatInt(int64(maxAge/time.Second), 10)
 }
 
 // bearerToken extracts the credential of an "Authorization: Bearer" header

@@ -245,12 +245,36 @@ func recoverPanic(logger *slog.Logger) func(http.Handler) http.Handler {
 }
 
 // corsPolicy grants cross-origin access to the exact origins configured and
-// to nobody else. A preflight from any other origin is refused with 403
-// rather than answered with an empty 204. Credentials (cookies) are allowed
-// only in refresh-cookie mode, and then only for those exact origins.
+// to nobody else: an allowed origin gets itself back in
+// Access-Control-Allow-Origin (never "*") with Vary: Origin. No origins
+// configured means no origin is allowed, "null" included; rs/cors would read
+// an empty list as "allow all", so the library only ever sees a non-empty
+// list, through an exact-match function that also keeps its wildcard
+// patterns out of play. A preflight from any other origin is refused with
+// 403 rather than answered with an empty 204. Credentials (cookies) are
+// allowed only in refresh-cookie mode, and then only for those exact origins.
 func corsPolicy(origins []string, credentials bool) func(http.Handler) http.Handler {
+	allowed := func(origin string) bool { return slices.Contains(origins, origin) }
+	refusePreflight := func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodOptions || r.Header.Get("Origin") == "" ||
+			r.Header.Get("Access-Control-Request-Method") == "" || allowed(r.Header.Get("Origin")) {
+			return false
+		}
+		w.Header().Add("Vary", "Origin")
+		writeProblem(w, r, probForbidden, "cross-origin requests from this origin are not allowed", nil)
+		return true
+	}
+	if len(origins) == 0 {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !refusePreflight(w, r) {
+					next.ServeHTTP(w, r)
+				}
+			})
+		}
+	}
 	c := cors.New(cors.Options{
-		AllowedOrigins:   origins,
+		AllowOriginFunc:  allowed,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
 		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-Id"},
 		ExposedHeaders:   []string{"X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"},
@@ -260,14 +284,9 @@ func corsPolicy(origins []string, credentials bool) func(http.Handler) http.Hand
 	return func(next http.Handler) http.Handler {
 		granted := c.Handler(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			origin := r.Header.Get("Origin")
-			if r.Method == http.MethodOptions && origin != "" && r.Header.Get("Access-Control-Request-Method") != "" &&
-				!slices.Contains(origins, origin) {
-				w.Header().Add("Vary", "Origin")
-				writeProblem(w, r, probForbidden, "cross-origin requests from this origin are not allowed", nil)
-				return
+			if !refusePreflight(w, r) {
+				granted.ServeHTTP(w, r)
 			}
-			granted.ServeHTTP(w, r)
 		})
 	}
 }
@@ -283,8 +302,12 @@ func limitBody(maxBytes int64) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			if !isJSONMediaType(r.Header.Get("Content-Type")) {
-				writeProblem(w, r, probMediaType, "request bodies must be sent as application/json", nil)
+			if !acceptedMediaType(r.Method, r.Header.Get("Content-Type")) {
+				detail := "request bodies must be sent as application/json"
+				if r.Method == http.MethodPatch {
+					detail = "request bodies must be sent as application/json or " + mergePatchMediaType
+				}
+				writeProblem(w, r, probMediaType, detail, nil)
 				return
 			}
 			if r.ContentLength > maxBytes {
@@ -297,11 +320,22 @@ func limitBody(maxBytes int64) func(http.Handler) http.Handler {
 	}
 }
 
-// isJSONMediaType accepts "application/json" with, at most, a charset
+// mergePatchMediaType is RFC 7396's media type. Every PATCH body here is a
+// JSON merge patch (members present are set, members absent are kept), so
+// PATCH takes it as well as application/json, decoded just as strictly.
+const mergePatchMediaType = "application/merge-patch+json"
+
+// acceptedMediaType reports whether a request body of media type v may be
+// sent with method.
+func acceptedMediaType(method, v string) bool {
+	return isMediaType(v, "application/json") || method == http.MethodPatch && isMediaType(v, mergePatchMediaType)
+}
+
+// isMediaType accepts the media type want with, at most, a charset
 // parameter of utf-8 (JSON is UTF-8 by definition, RFC 8259 §8.1).
-func isJSONMediaType(v string) bool {
+func isMediaType(v, want string) bool {
 	mt, params, _ := strings.Cut(v, ";")
-	if !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+	if !strings.EqualFold(strings.TrimSpace(mt), want) {
 		return false
 	}
 	params = strings.TrimSpace(params)

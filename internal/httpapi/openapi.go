@@ -127,9 +127,11 @@ func buildOpenAPI(routes []route, version string) *openAPIDocument {
 			op.Responses[strconv.Itoa(status)] = &apiResponse{Description: http.StatusText(status), Content: problemContent}
 		}
 		if rt.body != nil {
-			op.RequestBody = &requestBody{Required: true, Content: map[string]mediaType{
-				"application/json": {Schema: doc.schemaFor(reflect.TypeOf(rt.body))},
-			}}
+			body := mediaType{Schema: doc.schemaFor(reflect.TypeOf(rt.body))}
+			op.RequestBody = &requestBody{Required: true, Content: map[string]mediaType{"application/json": body}}
+			if rt.method == http.MethodPatch {
+				op.RequestBody.Content[mergePatchMediaType] = body // see acceptedMediaType
+			}
 		}
 		if doc.Paths[rt.path] == nil {
 			doc.Paths[rt.path] = map[string]*operation{}

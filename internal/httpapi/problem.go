@@ -81,7 +81,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, pk problemKind, detail
 	switch pk.status {
 	case http.StatusUnauthorized:
 		if h.Get("WWW-Authenticate") == "" {
-			h.Set("WWW-Authenticate", `Bearer realm="rampart"`)
+			h.Set("WWW-Authenticate", bearerChallenge{}.String())
 		}
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		if h.Get("Retry-After") == "" {
@@ -108,6 +108,7 @@ var codeTitles = map[string]string{
 	rampart.CodeInvalidCredentials: "Invalid credentials",
 	rampart.CodeMFARequired:        "Second factor required",
 	rampart.CodeInvalidToken:       "Invalid token",
+	rampart.CodeTokenExpired:       "Token expired",
 	rampart.CodeTokenReused:        "Refresh token reused",
 	rampart.CodeStepUpRequired:     "Step-up authentication required",
 	"login-throttled":              "Too many failed attempts",
@@ -134,8 +135,13 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		if title, ok := codeTitles[e.Code]; ok {
 			pk.slug, pk.title = e.Code, title
 		}
-		if e.Code == rampart.CodeStepUpRequired {
-			w.Header().Set("WWW-Authenticate", stepUpChallenge(e.MaxAge))
+		switch {
+		case e.Code == rampart.CodeStepUpRequired:
+			w.Header().Set("WWW-Authenticate", bearerChallenge{Error: "insufficient_user_authentication",
+				MaxAgeSeconds: int64(e.MaxAge / time.Second)}.String())
+		case kind == rampart.KindForbidden && e.Scope != "":
+			// RFC 6750 §3.1: the token is fine, its scope is not enough.
+			w.Header().Set("WWW-Authenticate", bearerChallenge{Error: "insufficient_scope", Scope: e.Scope}.String())
 		}
 		if e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))

@@ -57,6 +57,9 @@ type Error struct {
 	// Message is about, as the client wrote it (e.g. "newPassword").
 	Field   string
 	Message string
+	// Scope, when set on a KindForbidden error, is the API-key scope that
+	// would have allowed the call (the edge names it in its challenge).
+	Scope string
 	// RetryAfter, when set, tells the client how long to wait
 	// (KindRateLimited, and KindUnavailable when the wait is known).
 	RetryAfter time.Duration
@@ -90,6 +93,12 @@ func Errorf(kind Kind, format string, args ...any) error {
 func WrapError(kind Kind, cause error, message string) error {
 	return &Error{Kind: kind, Message: message, Err: cause}
 }
+
+// CodeTokenExpired refines KindUnauthenticated for a credential that was
+// valid and has expired (an access token or an API key): the client should
+// refresh or replace it rather than treat it as forged. Its sibling codes are
+// with the identity service's (CodeInvalidToken and the like).
+const CodeTokenExpired = "token-expired"
 
 // ErrorKind reports the Kind of the first *Error in err's chain, and
 // KindInternal for any other non-nil error.

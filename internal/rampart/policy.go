@@ -1,6 +1,9 @@
 package rampart
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // Action is something a principal asks to do. The policy table below says
 // who may do each one, and how far that reaches; Authorize applies it.
@@ -146,9 +149,26 @@ func reachOf(p Principal, a Action) (reach, error) {
 		r = rl.admin
 	}
 	if r == denied {
-		return denied, errForbidden
+		return denied, forbidden(p, rl)
 	}
 	return r, nil
+}
+
+// forbidden says what would have been enough, so that the client can act:
+// the scope a key lacks (the edge also names it in an RFC 6750
+// insufficient_scope challenge), or the role a user lacks. The policy is
+// public (api.md), so naming its requirement reveals nothing.
+func forbidden(p Principal, rl rule) error {
+	switch {
+	case p.APIKeyID != "" && rl.scope != "":
+		return &Error{Kind: KindForbidden, Scope: rl.scope,
+			Message: fmt.Sprintf("this API key lacks the scope %q", rl.scope)}
+	case p.APIKeyID != "" && (rl.member != denied || rl.admin != denied):
+		return &Error{Kind: KindForbidden, Message: "API keys cannot do this; it needs a signed-in user"}
+	case p.Role == RoleMember && rl.admin != denied:
+		return &Error{Kind: KindForbidden, Message: fmt.Sprintf("this needs the %s role", RoleAdmin)}
+	}
+	return errForbidden
 }
 
 // ownOnly reports whether p's permission for a reaches only p's own

@@ -169,3 +169,23 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+// A refusal says what would have been enough, for every action in the
+// table: the scope a key lacks, or the role a member lacks.
+func TestForbiddenNamesWhatWouldAllow(t *testing.T) {
+	member := Principal{TenantID: "t", UserID: "u", Role: RoleMember}
+	bareKey := Principal{TenantID: "t", APIKeyID: "k"}
+	for a, rl := range policy {
+		e := ErrorOf(Authorize(bareKey, a))
+		if e == nil || e.Kind != KindForbidden || e.Scope != rl.scope {
+			t.Errorf("%s by a key without scopes: %+v, want forbidden naming %q", a, e, rl.scope)
+		} else if rl.scope != "" && !strings.Contains(e.Message, rl.scope) {
+			t.Errorf("%s by a key without scopes: message %q does not name %s", a, e.Message, rl.scope)
+		}
+		if rl.member == denied && rl.admin != denied {
+			if e := ErrorOf(Authorize(member, a)); e == nil || !strings.Contains(e.Message, "admin role") || e.Scope != "" {
+				t.Errorf("%s by a member: %+v, want the admin role named", a, e)
+			}
+		}
+	}
+}

@@ -43,7 +43,10 @@ const apiKeyTouchEvery = time.Minute
 
 var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-var errInvalidAPIKey = &Error{Kind: KindUnauthenticated, Code: CodeInvalidToken, Message: "the API key is not valid"}
+var (
+	errInvalidAPIKey = &Error{Kind: KindUnauthenticated, Code: CodeInvalidToken, Message: "the API key is not valid"}
+	errExpiredAPIKey = &Error{Kind: KindUnauthenticated, Code: CodeTokenExpired, Message: "the API key expired; an admin can create a new one"}
+)
 
 // APIKeyInput is what an admin chooses about a new key.
 type APIKeyInput struct {
@@ -199,9 +202,14 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (Principal
 		return Principal{}, err
 	}
 	now := s.id.now()
-	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 || k.ID != id || !k.RevokedAt.IsZero() ||
-		(!k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)) {
+	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 || k.ID != id || !k.RevokedAt.IsZero() {
 		return Principal{}, errInvalidAPIKey
+	}
+	// Said only to the holder of the whole key, and only when it was not
+	// revoked: "expired" tells the client to get a new key, not that the
+	// one it holds was ever withdrawn.
+	if !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) {
+		return Principal{}, errExpiredAPIKey
 	}
 	if now.Sub(k.LastUsedAt) >= apiKeyTouchEvery {
 		// Best effort: the key is valid whether or not the time is saved.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -11,8 +12,9 @@ import (
 
 // RedisBus carries invalidations over Redis pub/sub.
 type RedisBus struct {
-	client  *redis.Client
-	channel string
+	client   *redis.Client
+	channel  string
+	received atomic.Int64
 }
 
 // NewRedisBus returns a bus on channel.
@@ -24,6 +26,11 @@ func NewRedisBus(client *redis.Client, channel string) *RedisBus {
 func (b *RedisBus) Publish(ctx context.Context, m Message) error {
 	return b.client.Publish(ctx, b.channel, m.Kind+" "+m.TenantID+" "+m.ID).Err()
 }
+
+// Received counts the revocations applied from other replicas (and this
+// one's own, which come back on the channel): each is counted after the
+// cache forgot what it names.
+func (b *RedisBus) Received() int64 { return b.received.Load() }
 
 // Listen applies every message on the channel to s until ctx ends. When the
 // subscription is (re)established, messages may have been missed, so the
@@ -61,6 +68,7 @@ func (b *RedisBus) Listen(ctx context.Context, s *Store, logger *slog.Logger) {
 			kind, rest, _ := strings.Cut(m.Payload, " ")
 			tenant, id, _ := strings.Cut(rest, " ")
 			s.Forget(Message{Kind: kind, TenantID: tenant, ID: id})
+			b.received.Add(1)
 		}
 	}
 }

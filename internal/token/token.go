@@ -109,8 +109,21 @@ type Config struct {
 // only, so that a forger learns nothing from the answer.
 const invalidToken = "invalid access token"
 
+// expiredToken is the message for a token that passed every check but its
+// expiry: the client should refresh rather than sign in again.
+const expiredToken = "the access token expired"
+
+// errExpired is the cause checkClaims gives for a token whose only fault is
+// its age. It is checked last, so it is never the answer for a token whose
+// signature, key, header, issuer, audience or lifetime is wrong: only a token
+// we issued can be told apart as merely expired.
+var errExpired = errors.New("expired")
+
 func invalid(cause error) error {
-	return rampart.WrapError(rampart.KindUnauthenticated, cause, invalidToken)
+	if errors.Is(cause, errExpired) {
+		return &rampart.Error{Kind: rampart.KindUnauthenticated, Code: rampart.CodeTokenExpired, Message: expiredToken, Err: cause}
+	}
+	return &rampart.Error{Kind: rampart.KindUnauthenticated, Code: rampart.CodeInvalidToken, Message: invalidToken, Err: cause}
 }
 
 // Issue signs c with the active key. IssuedAt is required. An empty ID gets a
@@ -159,8 +172,10 @@ func (m *Manager) Issue(c Claims) (string, error) {
 }
 
 // Verify checks an access token at time now and returns its claims. Every
-// failure is a KindUnauthenticated error with the same client message; the
-// wrapped cause says which check failed and is for the logs only.
+// failure is a KindUnauthenticated error with the same client message and
+// code rampart.CodeInvalidToken, except a token that is valid in every
+// respect but its age, which has rampart.CodeTokenExpired; the wrapped cause
+// says which check failed and is for the logs only.
 //
 // A kid that none of our keys has makes Verify reload the keys from the
 // store (at most once per ReloadEvery), so that a key just rotated in by
@@ -360,8 +375,6 @@ func (m *Manager) checkClaims(p *payload, now time.Time) error {
 	}
 	iat, exp := p.IssuedAt.Time(), p.Expiry.Time()
 	switch {
-	case now.After(exp.Add(Leeway)):
-		return fmt.Errorf("expired at %v", exp)
 	case iat.After(now.Add(Leeway)):
 		return fmt.Errorf("iat %v is in the future", iat)
 	case p.NotBefore != nil && p.NotBefore.Time().After(now.Add(Leeway)):
@@ -373,6 +386,10 @@ func (m *Manager) checkClaims(p *payload, now time.Time) error {
 		// We never issue such a token; one that verifies means a key leaked
 		// or a bug, and either way it must not be honoured.
 		return fmt.Errorf("lifetime %v is not within (0, %v]", exp.Sub(iat), MaxLifetime)
+	case now.After(exp.Add(Leeway)):
+		// Last, so that "expired" (which the client is told) is only ever
+		// said of a token that is ours in every other respect.
+		return fmt.Errorf("%w at %v", errExpired, exp)
 	}
 	return nil
 }

@@ -247,6 +247,20 @@ func TestAttacks(t *testing.T) {
 		{"nbf in the future", forge(t, goodHeader(kid), claims(map[string]any{"nbf": now.Add(time.Minute).Unix()}), ours), "nbf"},
 		{"lifetime over 15 min", forge(t, goodHeader(kid), claims(map[string]any{"exp": now.Add(MaxLifetime + time.Second).Unix()}), ours), "lifetime"},
 		{"exp before iat", forge(t, goodHeader(kid), claims(map[string]any{"iat": now.Unix(), "exp": now.Add(-time.Second).Unix()}), ours), "lifetime"},
+		// Expired as well as wrong: only a token that is ours in every other
+		// respect may be called expired, so these are all invalid-token.
+		{"expired, foreign key with our kid", forge(t, goodHeader(kid), claims(map[string]any{
+			"iat": now.Add(-10 * time.Minute).Unix(), "exp": now.Add(-time.Hour).Unix()}), foreign), "signature"},
+		{"expired, alg none", forge(t, header(map[string]any{"alg": "none"}), claims(map[string]any{
+			"iat": now.Add(-10 * time.Minute).Unix(), "exp": now.Add(-time.Hour).Unix()}), noSignature), `alg "none"`},
+		{"expired, wrong issuer", forge(t, goodHeader(kid), claims(map[string]any{"iss": "https://evil.test",
+			"iat": now.Add(-70 * time.Minute).Unix(), "exp": now.Add(-time.Hour).Unix()}), ours), "iss"},
+		{"expired, wrong audience", forge(t, goodHeader(kid), claims(map[string]any{"aud": "other-api",
+			"iat": now.Add(-70 * time.Minute).Unix(), "exp": now.Add(-time.Hour).Unix()}), ours), "aud"},
+		{"expired, lifetime over 15 min", forge(t, goodHeader(kid), claims(map[string]any{
+			"iat": now.Add(-3 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix()}), ours), "lifetime"},
+		{"expired, sid missing", forge(t, goodHeader(kid), claims(map[string]any{"sid": nil,
+			"iat": now.Add(-70 * time.Minute).Unix(), "exp": now.Add(-time.Hour).Unix()}), ours), "claim sid is missing"},
 		{"exp not a number", forge(t, goodHeader(kid), claims(map[string]any{"exp": "tomorrow"}), ours), "claims"},
 		{"claim name in another case", forge(t, goodHeader(kid), claims(map[string]any{"sub": nil, "Sub": "user-1"}), ours), "claim sub is missing"},
 
@@ -290,9 +304,14 @@ func TestAttacks(t *testing.T) {
 			if c != (Claims{}) {
 				t.Errorf("Verify returned claims with the error: %+v", c)
 			}
-			// The client sees the same kind and message for every failure.
-			if rampart.ErrorKind(err) != rampart.KindUnauthenticated || rampart.ErrorMessage(err) != invalidToken {
-				t.Errorf("err = %v (%v, %q), want %v %q", err, rampart.ErrorKind(err), rampart.ErrorMessage(err), rampart.KindUnauthenticated, invalidToken)
+			// The client sees the same kind, code and message for every
+			// failure, except a token of ours whose only fault is its age.
+			wantCode, wantMsg := rampart.CodeInvalidToken, invalidToken
+			if tt.reason == "expired" {
+				wantCode, wantMsg = rampart.CodeTokenExpired, expiredToken
+			}
+			if e := rampart.ErrorOf(err); e == nil || e.Kind != rampart.KindUnauthenticated || e.Code != wantCode || e.Message != wantMsg {
+				t.Errorf("err = %v (%+v), want %v %q %q", err, e, rampart.KindUnauthenticated, wantCode, wantMsg)
 			}
 			// The logs see which check failed.
 			if !strings.Contains(err.Error(), tt.reason) {
@@ -355,6 +374,15 @@ func TestExpiry(t *testing.T) {
 		_, err := e.m.Verify(context.Background(), tok, now.Add(tt.at))
 		if (err == nil) != tt.ok {
 			t.Errorf("Verify at iat%+v: err = %v, want ok = %v", tt.at, err, tt.ok)
+		}
+		// Past its end the token is reported as expired (refresh it); before
+		// its start it is simply not valid.
+		wantCode := rampart.CodeInvalidToken
+		if tt.at > 0 {
+			wantCode = rampart.CodeTokenExpired
+		}
+		if e := rampart.ErrorOf(err); err != nil && (e == nil || e.Code != wantCode) {
+			t.Errorf("Verify at iat%+v: err = %v, want code %s", tt.at, err, wantCode)
 		}
 	}
 }
