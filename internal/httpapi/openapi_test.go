@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"example.com/rampart/internal/rampart"
 )
 
 func newTestServer(t *testing.T) http.Handler {
@@ -75,7 +77,7 @@ func TestOpenAPIMatchesServedRoutes(t *testing.T) {
 
 func TestOpenAPISchemaComesFromValidationRules(t *testing.T) {
 	doc := buildOpenAPI([]route{{method: "POST", path: "/test/orders", id: "createTestOrder",
-		body: testOrder{}, response: testOrder{}, status: 201}}, "test")
+		body: testOrder{}, response: testOrder{}, status: 201}}, openAPIConfig{version: "test", passwordMinimum: 15, passwordMaximum: 128, maxBodyBytes: 1000})
 	body, err := marshalOpenAPI(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +102,7 @@ func TestOpenAPISchemaComesFromValidationRules(t *testing.T) {
 		"items maxItems 50":     *order.Properties["items"].MaxItems == 50,
 		"note maxLength 500":    *order.Properties["note"].MaxLength == 500,
 		"email format":          order.Properties["email"].Format == "email",
-		"sku pattern":           item.Properties["sku"].Pattern == patterns["sku"].String(),
+		"sku pattern":           item.Properties["sku"].Pattern == rampart.SKUPattern.String(),
 		"quantity minimum 1":    *item.Properties["quantity"].Minimum == 1,
 		"quantity maximum 1000": *item.Properties["quantity"].Maximum == 1000,
 	}
@@ -111,14 +113,24 @@ func TestOpenAPISchemaComesFromValidationRules(t *testing.T) {
 	}
 }
 
+// TestMalformedTagStopsStartup: a tag must name a rule of fieldRules. A
+// limit written in the tag itself would be a second source of truth, so it
+// stops the server like a typo does.
 func TestMalformedTagStopsStartup(t *testing.T) {
-	type badBody struct {
-		Name string `json:"name" validate:"max=ten"`
+	type literalLimit struct {
+		Name string `json:"name" validate:"max=100"`
 	}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("a malformed validate tag was accepted")
-		}
-	}()
-	describe(reflect.TypeFor[badBody]())
+	type unknownRule struct {
+		Name string `json:"name" validate:"nmae"`
+	}
+	for _, typ := range []reflect.Type{reflect.TypeFor[literalLimit](), reflect.TypeFor[unknownRule]()} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: a tag that names no rule was accepted", typ.Name())
+				}
+			}()
+			describe(typ)
+		}()
+	}
 }
