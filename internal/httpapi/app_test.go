@@ -61,6 +61,13 @@ type testApp struct {
 
 func newTestApp(t testing.TB) *testApp {
 	t.Helper()
+	return newTestAppWithPolicy(t, password.DefaultPolicy)
+}
+
+// newTestAppWithPolicy is newTestApp with another password policy, as
+// RAMPART_PASSWORD_MIN_LENGTH would configure it.
+func newTestAppWithPolicy(t testing.TB, policy password.Policy) *testApp {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "rampart.db"))
@@ -91,7 +98,7 @@ func newTestApp(t testing.TB) *testApp {
 		t.Fatal(err)
 	}
 	identity, err := rampart.NewIdentity(rampart.IdentityDeps{
-		Store: st, Hasher: hasher, Policy: password.DefaultPolicy, Tokens: tokens, Sealer: box,
+		Store: st, Hasher: hasher, Policy: policy, Tokens: tokens, Sealer: box,
 		Throttle: throttle.NewMemory(throttle.DefaultPolicy, 1000, clock.Now), TOTP: totp.Authenticator{}, Now: clock.Now,
 	}, cfg)
 	if err != nil {

@@ -320,8 +320,7 @@ func (doc *openAPIDocument) schemaWithRule(t reflect.Type, r rule) *schema {
 	s := &schema{}
 	switch {
 	case t == timeType:
-		// RFC 3339 with nanoseconds and an offset is at most 35 characters.
-		s.Type, s.Format, s.MaxLength = "string", "date-time", n(35)
+		s.Type, s.Format, s.MaxLength = "string", "date-time", n(maxTimestampLength)
 	case t == rawJSONType:
 		s.Type = "object" // raw JSON that the server only ever fills with an object
 	case t.Kind() == reflect.String:

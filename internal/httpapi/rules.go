@@ -91,6 +91,9 @@ const (
 	// maxFieldErrors caps the field errors of one problem: enough for
 	// every rule of the largest body, and bounded whatever a client sends.
 	maxFieldErrors = 100
+	// maxTimestampLength is RFC 3339 with nanoseconds and an offset
+	// ("2006-01-02T15:04:05.999999999+07:00"); decodeValid refuses longer.
+	maxTimestampLength = 35
 	// maxFieldPathLength bounds a field error's path ("items[0].sku").
 	maxFieldPathLength = 200
 	// maxSafeInteger is the largest integer a JSON number carries
