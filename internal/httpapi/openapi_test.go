@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -133,4 +134,46 @@ func TestMalformedTagStopsStartup(t *testing.T) {
 			describe(typ)
 		}()
 	}
+}
+
+// TestEveryDocumentedValueIsBounded: every string, array and integer the
+// document describes (requests, responses, headers, parameters) states its
+// bounds, as the OWASP ruleset that CI runs demands (API4:2023). A field
+// added without a rule fails here, in go test, not only in CI's lint.
+func TestEveryDocumentedValueIsBounded(t *testing.T) {
+	doc := fetchOpenAPI(t, newTestServer(t))
+	var walk func(at string, v any)
+	walk = func(at string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			_, maxLength := v["maxLength"]
+			_, enum := v["enum"]
+			_, maxItems := v["maxItems"]
+			_, minimum := v["minimum"]
+			_, maximum := v["maximum"]
+			_, format := v["format"]
+			switch v["type"] {
+			case "string":
+				if !maxLength && !enum {
+					t.Errorf("%s: a string without maxLength or enum (name a rule of fieldRules in its validate tag)", at)
+				}
+			case "array":
+				if !maxItems {
+					t.Errorf("%s: an array without maxItems", at)
+				}
+			case "integer":
+				if !minimum || !maximum || !format {
+					t.Errorf("%s: an integer without minimum, maximum and format", at)
+				}
+			}
+			for k, child := range v {
+				walk(at+"/"+k, child)
+			}
+		case []any:
+			for i, child := range v {
+				walk(at+"/"+strconv.Itoa(i), child)
+			}
+		}
+	}
+	walk("#", doc)
 }
