@@ -61,6 +61,10 @@ var fieldRules = map[string]rule{
 	"auditSeq":      {min: n(1), max: n(maxSafeInteger)},
 	"healthStatus":  {enum: []string{"ok", "degraded"}},
 	"pageItems":     {max: n(rampart.MaxPageLimit)},
+	// A session's coarse client address (IPv4 /24, IPv6 /48) and its
+	// user agent as stored (at most 200 characters, api.md v1.1).
+	"clientAddress": {max: n(49), pattern: regexp.MustCompile(`^[0-9A-Fa-f.:/]*$`)},
+	"userAgent":     {max: n(200), pattern: singleLineText},
 
 	// Problem details (RFC 9457).
 	"problemType":   {max: n(200), format: "uri"},
