@@ -61,12 +61,13 @@ type testApp struct {
 
 func newTestApp(t testing.TB) *testApp {
 	t.Helper()
-	return newTestAppWithPolicy(t, password.DefaultPolicy)
+	return newTestAppWithPolicy(t, password.DefaultPolicy, 100<<10)
 }
 
-// newTestAppWithPolicy is newTestApp with another password policy, as
-// RAMPART_PASSWORD_MIN_LENGTH would configure it.
-func newTestAppWithPolicy(t testing.TB, policy password.Policy) *testApp {
+// newTestAppWithPolicy is newTestApp with another password policy and body
+// limit, as RAMPART_PASSWORD_MIN_LENGTH and RAMPART_MAX_BODY_BYTES would
+// configure them.
+func newTestAppWithPolicy(t testing.TB, policy password.Policy, maxBodyBytes int64) *testApp {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -107,7 +108,7 @@ func newTestAppWithPolicy(t testing.TB, policy password.Policy) *testApp {
 	logs := &testutil.SyncBuffer{}
 	h, err := NewServer(Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Store: st, Identity: identity, Tokens: tokens,
-		CursorKey: key, Registry: prometheus.NewRegistry(), MaxBodyBytes: 100 << 10, Version: "test",
+		CursorKey: key, Registry: prometheus.NewRegistry(), MaxBodyBytes: maxBodyBytes, Version: "test",
 		CORSOrigins: []string{testOrigin},
 	})
 	if err != nil {

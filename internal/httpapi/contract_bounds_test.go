@@ -22,11 +22,12 @@ import (
 // value on the bound, which validation must accept, and one past it, which
 // must be refused with 422 naming the field. Every value comes from the
 // document itself, so a field added later is covered without touching this
-// test. The server runs with a password minimum of 20, not the default 15,
-// to show the document states the running configuration.
+// test. The server runs with a password minimum of 20 and a body limit of
+// 4096 bytes, not the defaults, to show the document states the running
+// configuration.
 func TestEveryDocumentedBoundIsEnforced(t *testing.T) {
 	const configuredMinimum = 20
-	a := newTestAppWithPolicy(t, password.Policy{MinLength: configuredMinimum})
+	a := newTestAppWithPolicy(t, password.Policy{MinLength: configuredMinimum}, 4096)
 	doc := fetchOpenAPI(t, a.handler)
 	w := &boundWalker{t: t, a: a, doc: doc, rng: rand.New(rand.NewPCG(1, 2))}
 
@@ -47,6 +48,7 @@ func TestEveryDocumentedBoundIsEnforced(t *testing.T) {
 				s := body["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
 				w.body = w.resolve(s)
 				w.walkObject(w.body, nil)
+				w.walkBodySize(body)
 			}
 		}
 	}
@@ -60,6 +62,7 @@ func TestEveryDocumentedBoundIsEnforced(t *testing.T) {
 		"POST /v1/me/password newPassword minLength=20", "POST /v1/signup password maxLength=128",
 		"POST /v1/orders items[0].sku pattern", "POST /v1/orders items[0].quantity maximum=1000",
 		"POST /v1/api-keys scopes[0] enum", "GET /v1/orders limit maximum=100", "GET /v1/audit-events type pattern",
+		"POST /v1/orders body x-rampart-max-bytes=4096",
 	} {
 		if !slices.Contains(w.checked, want) {
 			t.Errorf("the walk did not check %q; it checked %d bounds: %v", want, len(w.checked), w.checked)
@@ -97,6 +100,25 @@ func (w *boundWalker) walkQuery(name string, s map[string]any) {
 		q := url.Values{name: {fmt.Sprint(c.value)}}
 		r := w.send(w.path+"?"+q.Encode(), nil)
 		w.judge(name, c, r)
+	}
+}
+
+// walkBodySize sends a body of exactly the documented size, which must not
+// be refused as too large, and one byte more, which must be (413).
+func (w *boundWalker) walkBodySize(body map[string]any) {
+	limit, ok := intOf(body["x-rampart-max-bytes"])
+	if !ok {
+		w.t.Errorf("%s: the request body states no size limit", w.op)
+		return
+	}
+	name := w.op + " body x-rampart-max-bytes=" + strconv.Itoa(limit)
+	w.checked = append(w.checked, name)
+	for _, size := range []int{limit, limit + 1} {
+		padded := "{}" + strings.Repeat(" ", size-2) // valid JSON of exactly size bytes
+		r := w.send(w.path, padded)
+		if tooLarge := r.Code == http.StatusRequestEntityTooLarge; tooLarge != (size > limit) {
+			w.t.Errorf("%s: a body of %d bytes got %d", name, size, r.Code)
+		}
 	}
 }
 

@@ -58,6 +58,9 @@ type requestBody struct {
 	Description string               `json:"description"`
 	Required    bool                 `json:"required"`
 	Content     map[string]mediaType `json:"content"`
+	// MaxBytes is the body limit (RAMPART_MAX_BODY_BYTES), which JSON
+	// Schema cannot say; larger bodies get 413.
+	MaxBytes int64 `json:"x-rampart-max-bytes"`
 }
 
 type parameter struct {
@@ -210,7 +213,7 @@ func buildOpenAPI(routes []route, cfg openAPIConfig) *openAPIDocument {
 				Headers: doc.responseHeaders(rt, status), Content: map[string]mediaType{"application/problem+json": {Schema: problem}}}
 		}
 		if rt.body != nil {
-			op.RequestBody = &requestBody{Required: true,
+			op.RequestBody = &requestBody{Required: true, MaxBytes: cfg.maxBodyBytes,
 				Description: fmt.Sprintf("a JSON object of at most %d bytes (RAMPART_MAX_BODY_BYTES)", cfg.maxBodyBytes),
 				Content:     map[string]mediaType{"application/json": {Schema: doc.schemaFor(reflect.TypeOf(rt.body))}}}
 		}
