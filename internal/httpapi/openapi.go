@@ -266,7 +266,8 @@ func (doc *openAPIDocument) problemDescription(status int) string {
 		return "No credential (type ending /unauthenticated), an invalid one (/invalid-token), an expired one (/token-expired), " +
 			"or, on routes that need a recent sign-in, one too old (/step-up-required); WWW-Authenticate says which."
 	case http.StatusForbidden:
-		return "The credential is not allowed this function (a role or API-key scope is missing)."
+		return "The credential is not allowed this function: a role or API-key scope is missing (the detail names it), " +
+			"or an API key is used where a person must prove a recent sign-in."
 	case http.StatusNotFound:
 		return "No such resource in the caller's tenant, or not the caller's to see."
 	case http.StatusRequestEntityTooLarge:
@@ -305,6 +306,9 @@ func (doc *openAPIDocument) responseHeaders(rt route, status int) map[string]*he
 			Schema: doc.schemaWithRule(reflect.TypeFor[int](), rule{min: n(1), max: n(24 * 60 * 60)})}
 	case http.StatusUnauthorized:
 		h["WWW-Authenticate"] = &header{Description: "Bearer, with error and error_description as in RFC 6750 and RFC 9470", Required: true,
+			Schema: str(rule{max: n(500), pattern: singleLineText})}
+	case http.StatusForbidden:
+		h["WWW-Authenticate"] = &header{Description: `for an API key that lacks a scope: Bearer error="insufficient_scope", scope="..." (RFC 6750)`,
 			Schema: str(rule{max: n(500), pattern: singleLineText})}
 	}
 	return h

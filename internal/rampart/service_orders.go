@@ -176,7 +176,7 @@ func checkOrderItems(items []OrderItem) error {
 		}
 		if it.Quantity < 1 || it.Quantity > MaxOrderQuantity {
 			return &Error{Kind: KindInvalid, Field: fmt.Sprintf("items[%d].quantity", i),
-				Message: fmt.Sprintf("must be from 1 to %d", MaxOrderQuantity)}
+				Message: fmt.Sprintf("must be a whole number from 1 to %d", MaxOrderQuantity)}
 		}
 	}
 	return nil
