@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/base32"
 	"encoding/json/v2"
 	"fmt"
 	"net/url"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"example.com/rampart/internal/totp"
 )
 
 // TestResponsesMatchTheDocument drives the main flows and checks every
@@ -68,7 +71,15 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 	check("GET", "/v1/me", "/v1/me", access, nil)
 	check("PATCH", "/v1/me", "/v1/me", access, map[string]string{"displayName": "Renamed"})
 	check("GET", "/v1/me/sessions", "/v1/me/sessions", access, nil)
-	check("POST", "/v1/me/mfa/totp", "/v1/me/mfa/totp", access, nil)
+	enrol := check("POST", "/v1/me/mfa/totp", "/v1/me/mfa/totp", access, nil)
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enrol["secret"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := check("POST", "/v1/me/mfa/totp/confirm", "/v1/me/mfa/totp/confirm", access, map[string]string{"code": totp.Code(secret, a.clock.Now())})
+	if len(asSlice(codes["recoveryCodes"])) == 0 {
+		t.Fatalf("TOTP confirmation returned no recovery codes: %v", codes)
+	}
 	order := check("POST", "/v1/orders", "/v1/orders", access, map[string]any{
 		"items": []any{map[string]any{"sku": "SKU-1", "quantity": 2}}, "note": "leave at the door"})
 	check("GET", "/v1/orders/{id}", "/v1/orders/"+order["id"].(string), access, nil)
