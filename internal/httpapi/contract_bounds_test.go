@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -32,9 +33,9 @@ func TestEveryDocumentedBoundIsEnforced(t *testing.T) {
 	w := &boundWalker{t: t, a: a, doc: doc, rng: rand.New(rand.NewPCG(1, 2))}
 
 	paths := doc["paths"].(map[string]any)
-	for _, path := range slices.Sorted(mapKeys(paths)) {
+	for _, path := range slices.Sorted(maps.Keys(paths)) {
 		item := paths[path].(map[string]any)
-		for _, method := range slices.Sorted(mapKeys(item)) {
+		for _, method := range slices.Sorted(maps.Keys(item)) {
 			op := item[method].(map[string]any)
 			w.op = strings.ToUpper(method) + " " + path
 			w.method, w.path, w.public = strings.ToUpper(method), strings.ReplaceAll(path, "{id}", rampart.NewID()), op["security"] == nil
@@ -126,7 +127,7 @@ func (w *boundWalker) walkBodySize(body map[string]any) {
 // prefix inside the body.
 func (w *boundWalker) walkObject(obj map[string]any, prefix []any) {
 	props := obj["properties"].(map[string]any)
-	for _, name := range slices.Sorted(mapKeys(props)) {
+	for _, name := range slices.Sorted(maps.Keys(props)) {
 		w.walkValue(w.resolve(props[name].(map[string]any)), append(slices.Clone(prefix), name))
 	}
 }
@@ -420,14 +421,4 @@ func intOf(v any) (int, bool) {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
-}
-
-func mapKeys(m map[string]any) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

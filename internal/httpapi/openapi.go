@@ -4,6 +4,7 @@ import (
 	"encoding/json/jsontext"
 	"encoding/json/v2"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -222,13 +223,7 @@ func buildOpenAPI(routes []route, cfg openAPIConfig) *openAPIDocument {
 		}
 		doc.Paths[rt.path][strings.ToLower(rt.method)] = op
 	}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for t := range tags {
-			if !yield(t) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(tags)) {
 		desc := tagDescriptions[name]
 		if desc == "" {
 			desc = "Routes under /v1/" + name + "."
@@ -286,30 +281,29 @@ func (doc *openAPIDocument) problemDescription(status int) string {
 
 // responseHeaders lists the headers the server sends with status on rt.
 func (doc *openAPIDocument) responseHeaders(rt route, status int) map[string]*header {
-	str := func(r rule) *schema { return doc.schemaWithRule(reflect.TypeFor[string](), r) }
-	token := rule{max: n(200), pattern: singleLineText}
+	str := func(name string) *schema { return doc.schemaWithRule(reflect.TypeFor[string](), fieldRules[name]) }
 	h := map[string]*header{
-		"X-Request-Id": {Description: "this request's id, to quote when reporting a problem", Required: true, Schema: str(fieldRules["requestId"])},
+		"X-Request-Id": {Description: "this request's id, to quote when reporting a problem", Required: true, Schema: str("requestId")},
 		// The owasp ruleset wants CORS declared on every response.
 		"Access-Control-Allow-Origin": {Description: "only for an origin in RAMPART_CORS_ORIGINS: that exact origin; absent for any other (never *)",
-			Schema: str(rule{max: n(200), format: "uri"})},
+			Schema: str("origin")},
 	}
 	if rt.class() != "" {
 		// Optional: a request refused before the limiter ran (unknown
 		// credential, oversized body) has not spent the budget.
-		h["RateLimit"] = &header{Description: "the remaining budget: \"class\";r=REMAINING;t=SECONDS (IETF httpapi ratelimit-headers draft)", Schema: str(token)}
-		h["RateLimit-Policy"] = &header{Description: "the budget: \"class\";q=REQUESTS;w=SECONDS", Schema: str(token)}
+		h["RateLimit"] = &header{Description: "the remaining budget: \"class\";r=REMAINING;t=SECONDS (IETF httpapi ratelimit-headers draft)", Schema: str("headerValue")}
+		h["RateLimit-Policy"] = &header{Description: "the budget: \"class\";q=REQUESTS;w=SECONDS", Schema: str("headerValue")}
 	}
 	switch status {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		h["Retry-After"] = &header{Description: "seconds to wait", Required: true,
-			Schema: doc.schemaWithRule(reflect.TypeFor[int](), rule{min: n(1), max: n(24 * 60 * 60)})}
+			Schema: doc.schemaWithRule(reflect.TypeFor[int](), fieldRules["retryAfter"])}
 	case http.StatusUnauthorized:
 		h["WWW-Authenticate"] = &header{Description: "Bearer, with error and error_description as in RFC 6750 and RFC 9470", Required: true,
-			Schema: str(rule{max: n(500), pattern: singleLineText})}
+			Schema: str("headerValue")}
 	case http.StatusForbidden:
 		h["WWW-Authenticate"] = &header{Description: `for an API key that lacks a scope: Bearer error="insufficient_scope", scope="..." (RFC 6750)`,
-			Schema: str(rule{max: n(500), pattern: singleLineText})}
+			Schema: str("headerValue")}
 	}
 	return h
 }

@@ -66,6 +66,13 @@ var fieldRules = map[string]rule{
 	"clientAddress": {max: n(49), pattern: regexp.MustCompile(`^[0-9A-Fa-f.:/]*$`)},
 	"userAgent":     {max: n(200), pattern: singleLineText},
 
+	// Response headers: a CORS grant's origin, the structured values of
+	// RateLimit and WWW-Authenticate, and a wait no longer than the
+	// longest rate window (24 h) or sign-in delay (1 h).
+	"origin":      {max: n(200), format: "uri"},
+	"headerValue": {max: n(500), pattern: singleLineText},
+	"retryAfter":  {min: n(1), max: n(24 * 60 * 60)},
+
 	// Problem details (RFC 9457).
 	"problemType":   {max: n(200), format: "uri"},
 	"problemText":   {max: n(500), pattern: singleLineText},
