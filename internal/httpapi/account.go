@@ -7,65 +7,65 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-// Request bodies. Their `validate` tags are the edge's rules and the OpenAPI
-// schema; the password policy (minimum length, common passwords) is applied
-// by the domain, where the configured minimum lives.
+// Request bodies. Their `validate` tags name rules of fieldRules (rules.go),
+// which are the edge's checks and the OpenAPI schema; the password policy
+// (configured minimum length, common passwords) is applied by the domain.
 
 type signupRequest struct {
-	Email        string `json:"email" validate:"required,max=254,format=email"`
-	Password     string `json:"password" validate:"required,max=128"`
-	DisplayName  string `json:"displayName" validate:"min=2,max=50"`
-	Organization string `json:"organization" validate:"min=2,max=100"`
+	Email        string `json:"email" validate:"email"`
+	Password     string `json:"password" validate:"newPassword"`
+	DisplayName  string `json:"displayName" validate:"displayName"`
+	Organization string `json:"organization" validate:"organization"`
 }
 
 // loginRequest is lenient on purpose: a malformed email or a password that
 // could never have been set gets the same 401 as any other wrong guess.
 type loginRequest struct {
-	Email    string  `json:"email" validate:"required,max=254"`
-	Password string  `json:"password" validate:"required,max=1024"`
-	TOTP     *string `json:"totp" validate:"max=64"`
+	Email    string  `json:"email" validate:"loginEmail"`
+	Password string  `json:"password" validate:"password"`
+	TOTP     *string `json:"totp" validate:"otp"`
 }
 
 // refreshRequest's token may be left out by a browser in cookie mode
 // (see cookie.go); every other client sends it.
 type refreshRequest struct {
-	RefreshToken *string `json:"refreshToken" validate:"max=256"`
+	RefreshToken *string `json:"refreshToken" validate:"refreshToken"`
 }
 
 // reauthenticateRequest proves the password again for a step-up; its
 // limits are loginRequest's.
 type reauthenticateRequest struct {
-	Password string  `json:"password" validate:"required,max=1024"`
-	TOTP     *string `json:"totp" validate:"max=64"`
+	Password string  `json:"password" validate:"password"`
+	TOTP     *string `json:"totp" validate:"otp"`
 }
 
 type updateMeRequest struct {
-	DisplayName *string `json:"displayName" validate:"min=2,max=50"`
+	DisplayName *string `json:"displayName" validate:"displayName"`
 }
 
 type changePasswordRequest struct {
-	CurrentPassword string `json:"currentPassword" validate:"required,max=1024"`
-	NewPassword     string `json:"newPassword" validate:"required,max=128"`
+	CurrentPassword string `json:"currentPassword" validate:"password"`
+	NewPassword     string `json:"newPassword" validate:"newPassword"`
 }
 
 type confirmTOTPRequest struct {
-	Code string `json:"code" validate:"required,max=64"`
+	Code string `json:"code" validate:"otp"`
 }
 
 type disableTOTPRequest struct {
-	Password string `json:"password" validate:"required,max=1024"`
-	Code     string `json:"code" validate:"required,max=64"`
+	Password string `json:"password" validate:"password"`
+	Code     string `json:"code" validate:"otp"`
 }
 
 // Response bodies are built field by field from domain values, so a hash,
 // secret or internal flag has no path to the wire.
 
 type userResponse struct {
-	ID          string    `json:"id"`
-	Email       string    `json:"email"`
-	DisplayName string    `json:"displayName"`
-	TenantID    string    `json:"tenantId"`
-	Role        string    `json:"role"`
+	ID          string    `json:"id" validate:"id"`
+	Email       string    `json:"email" validate:"email"`
+	DisplayName string    `json:"displayName" validate:"displayName"`
+	TenantID    string    `json:"tenantId" validate:"id"`
+	Role        string    `json:"role" validate:"role"`
 	MFAEnabled  bool      `json:"mfaEnabled"`
 	CreatedAt   time.Time `json:"createdAt"`
 }
@@ -76,8 +76,8 @@ func newUserResponse(u *rampart.User) userResponse {
 }
 
 type tenantResponse struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID   string `json:"id" validate:"id"`
+	Name string `json:"name" validate:"organization"`
 }
 
 type signupResponse struct {
@@ -86,10 +86,10 @@ type signupResponse struct {
 }
 
 type tokenResponse struct {
-	AccessToken  string `json:"accessToken"`
-	TokenType    string `json:"tokenType"`
-	ExpiresIn    int    `json:"expiresIn"`
-	RefreshToken string `json:"refreshToken,omitzero"` // absent only in cookie mode
+	AccessToken  string `json:"accessToken" validate:"accessToken"`
+	TokenType    string `json:"tokenType" validate:"tokenType"`
+	ExpiresIn    int    `json:"expiresIn" validate:"expiresIn"`
+	RefreshToken string `json:"refreshToken,omitzero" validate:"issuedRefresh"` // absent only in cookie mode
 }
 
 func newTokenResponse(t *rampart.Tokens) tokenResponse {
@@ -103,27 +103,27 @@ func newTokenResponse(t *rampart.Tokens) tokenResponse {
 // clientAddress is a network ("203.0.113.0/24"), never a full address, and
 // "" when unknown.
 type sessionResponse struct {
-	ID            string    `json:"id"`
+	ID            string    `json:"id" validate:"id"`
 	CreatedAt     time.Time `json:"createdAt"`
 	LastUsedAt    time.Time `json:"lastUsedAt"`
 	ExpiresAt     time.Time `json:"expiresAt"`
-	ClientAddress string    `json:"clientAddress"`
-	UserAgent     string    `json:"userAgent"`
+	ClientAddress string    `json:"clientAddress" validate:"clientAddress"`
+	UserAgent     string    `json:"userAgent" validate:"userAgent"`
 	Current       bool      `json:"current"`
 }
 
 type sessionList struct {
-	Items      []sessionResponse `json:"items"`
-	NextCursor string            `json:"nextCursor,omitzero"`
+	Items      []sessionResponse `json:"items" validate:"pageItems"`
+	NextCursor string            `json:"nextCursor,omitzero" validate:"cursor"`
 }
 
 type totpEnrolmentResponse struct {
-	Secret     string `json:"secret"`
-	OtpauthURL string `json:"otpauthUrl"`
+	Secret     string `json:"secret" validate:"totpSecret"`
+	OtpauthURL string `json:"otpauthUrl" validate:"otpauthUrl"`
 }
 
 type recoveryCodesResponse struct {
-	RecoveryCodes []string `json:"recoveryCodes"`
+	RecoveryCodes []string `json:"recoveryCodes" validate:"recoveryCodes"`
 }
 
 // decodeOrAnswer decodes a body into dst, or answers the problem and

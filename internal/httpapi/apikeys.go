@@ -8,21 +8,21 @@ import (
 )
 
 type createAPIKeyRequest struct {
-	Name      string     `json:"name" validate:"min=1,max=100"`
-	Scopes    []string   `json:"scopes" validate:"min=1,max=5,enum=orders:read|orders:write|users:read|users:write|audit:read"`
+	Name      string     `json:"name" validate:"apiKeyName"`
+	Scopes    []string   `json:"scopes" validate:"scopes"`
 	ExpiresAt *time.Time `json:"expiresAt"`
 }
 
 // apiKeyResponse describes a key without the key: its prefix ("rk_" and
 // the key's id) is enough to tell keys apart and to match a leaked key.
 type apiKeyResponse struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Prefix     string    `json:"prefix"`
-	Scopes     []string  `json:"scopes"`
+	ID         string    `json:"id" validate:"id"`
+	Name       string    `json:"name" validate:"apiKeyName"`
+	Prefix     string    `json:"prefix" validate:"apiKeyPrefix"`
+	Scopes     []string  `json:"scopes" validate:"grantedScopes"`
 	ExpiresAt  time.Time `json:"expiresAt,omitzero"`
 	LastUsedAt time.Time `json:"lastUsedAt,omitzero"`
-	CreatedBy  string    `json:"createdBy"`
+	CreatedBy  string    `json:"createdBy" validate:"id"`
 	CreatedAt  time.Time `json:"createdAt"`
 	RevokedAt  time.Time `json:"revokedAt,omitzero"`
 }
@@ -30,12 +30,12 @@ type apiKeyResponse struct {
 // createdAPIKeyResponse is the one response that carries the key itself.
 type createdAPIKeyResponse struct {
 	apiKeyResponse
-	Key string `json:"key"`
+	Key string `json:"key" validate:"apiKey"`
 }
 
 type apiKeyList struct {
-	Items      []apiKeyResponse `json:"items"`
-	NextCursor string           `json:"nextCursor,omitzero"`
+	Items      []apiKeyResponse `json:"items" validate:"pageItems"`
+	NextCursor string           `json:"nextCursor,omitzero" validate:"cursor"`
 }
 
 func newAPIKeyResponse(k *rampart.APIKey) apiKeyResponse {

@@ -82,10 +82,13 @@ func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
 
 func newTestApp(t testing.TB) *testApp { return newTestAppWith(t, appConfig{}) }
 
-// appConfig varies a testApp: its store, and the identity settings.
+// appConfig varies a testApp: its store, the identity settings, and what
+// RAMPART_PASSWORD_MIN_LENGTH and RAMPART_MAX_BODY_BYTES would configure.
 type appConfig struct {
-	postgres bool                          // a throwaway PostgreSQL database instead of SQLite
-	identity func(*rampart.IdentityConfig) // changes DefaultIdentityConfig; nil keeps it
+	postgres     bool                          // a throwaway PostgreSQL database instead of SQLite
+	identity     func(*rampart.IdentityConfig) // changes DefaultIdentityConfig; nil keeps it
+	policy       *password.Policy              // nil: password.DefaultPolicy
+	maxBodyBytes int64                         // 0: the default 100 KiB
 }
 
 // withStores runs f once on each store: SQLite, and PostgreSQL (skipped,
@@ -97,6 +100,13 @@ func withStores(t *testing.T, f func(t *testing.T, cfg appConfig)) {
 
 func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	t.Helper()
+	policy, maxBodyBytes := password.DefaultPolicy, int64(100<<10)
+	if ac.policy != nil {
+		policy = *ac.policy
+	}
+	if ac.maxBodyBytes != 0 {
+		maxBodyBytes = ac.maxBodyBytes
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	var st interface {
@@ -141,7 +151,7 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	}
 	hasher := &countingHasher{Hasher: inner}
 	identity, err := rampart.NewIdentity(rampart.IdentityDeps{
-		Store: st, Hasher: hasher, Policy: password.DefaultPolicy, Tokens: tokens, Sealer: box,
+		Store: st, Hasher: hasher, Policy: policy, Tokens: tokens, Sealer: box,
 		Throttle: throttle.NewMemory(throttle.DefaultPolicy, 1000, clock.Now), TOTP: totp.Authenticator{}, Now: clock.Now,
 	}, cfg)
 	if err != nil {
@@ -150,7 +160,7 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	logs := &testutil.SyncBuffer{}
 	h, err := NewServer(Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Store: st, Identity: identity, Tokens: tokens,
-		CursorKey: key, Registry: prometheus.NewRegistry(), MaxBodyBytes: 100 << 10, Version: "test",
+		CursorKey: key, Registry: prometheus.NewRegistry(), MaxBodyBytes: maxBodyBytes, Version: "test",
 		CORSOrigins: []string{testOrigin},
 	})
 	if err != nil {

@@ -14,20 +14,20 @@ import (
 // hashes stay inside: they are for the verifier, not for clients. Details
 // hold ids and fixed words only, never a secret (the service writes them).
 type auditEventResponse struct {
-	ID        string         `json:"id"`
-	Seq       int64          `json:"seq"`
+	ID        string         `json:"id" validate:"id"`
+	Seq       int64          `json:"seq" validate:"auditSeq"`
 	Time      time.Time      `json:"time"`
-	Type      string         `json:"type"`
-	ActorID   string         `json:"actorId"`
-	SourceIP  string         `json:"sourceIp"`
-	RequestID string         `json:"requestId"`
-	Target    string         `json:"target"`
+	Type      string         `json:"type" validate:"auditType"`
+	ActorID   string         `json:"actorId" validate:"optionalId"`
+	SourceIP  string         `json:"sourceIp" validate:"ip"`
+	RequestID string         `json:"requestId" validate:"requestId"`
+	Target    string         `json:"target" validate:"auditTarget"`
 	Details   jsontext.Value `json:"details"`
 }
 
 type auditEventList struct {
-	Items      []auditEventResponse `json:"items"`
-	NextCursor string               `json:"nextCursor,omitzero"`
+	Items      []auditEventResponse `json:"items" validate:"pageItems"`
+	NextCursor string               `json:"nextCursor,omitzero" validate:"cursor"`
 }
 
 // auditTypePattern is what an event type looks like ("user.role_changed").
@@ -42,8 +42,10 @@ func handleListAuditEvents(d handlerDeps) http.Handler {
 		typ := q.Get("type")
 		scope := listScope(p, "audit-events", "type="+typ)
 		page, errs := d.cursors.parsePage(q, scope, "type")
-		if q.Has("type") && !auditTypePattern.MatchString(typ) {
-			errs = append(errs, FieldError{Field: "type", Message: "must be an event type such as user.login"})
+		if q.Has("type") {
+			if msg := checkString(typ, fieldRules["auditType"]); msg != "" {
+				errs = append(errs, FieldError{Field: "type", Message: msg + ", such as user.login"})
+			}
 		}
 		if errs != nil {
 			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)

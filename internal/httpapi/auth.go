@@ -123,7 +123,7 @@ func requireStepUp(deps handlerDeps) func(http.Handler) http.Handler {
 func bearerToken(r *http.Request) (string, bool) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 4096 {
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > maxBearerLength {
 		return "", false
 	}
 	return token, true

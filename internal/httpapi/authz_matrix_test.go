@@ -274,8 +274,8 @@ func TestEveryRouteDecidesWhoMayCall(t *testing.T) {
 // equal to the domain's.
 func TestScopeEnumMatchesDomain(t *testing.T) {
 	for _, f := range describe(reflect.TypeFor[createAPIKeyRequest]()).fields {
-		if f.name == "scopes" && !slices.Equal(f.rules.enum, rampart.Scopes()) {
-			t.Errorf("scopes enum %v, domain %v", f.rules.enum, rampart.Scopes())
+		if f.name == "scopes" && !slices.Equal(f.rule.items.enum, rampart.Scopes()) {
+			t.Errorf("scopes enum %v, domain %v", f.rule.items.enum, rampart.Scopes())
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net/url"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -78,16 +79,16 @@ func (c cursorCodec) parsePage(q url.Values, scope string, allowed ...string) (r
 	}
 	page := rampart.Page{Limit: defaultPageLimit}
 	if v := q.Get("limit"); v != "" {
+		limit := fieldRules["pageLimit"]
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > rampart.MaxPageLimit {
-			errs = append(errs, FieldError{Field: "limit",
-				Message: "must be a whole number from 1 to " + strconv.Itoa(rampart.MaxPageLimit)})
+		if err != nil || !withinBounds(int64(n), limit) {
+			errs = append(errs, FieldError{Field: "limit", Message: ruleMessage(limit, reflect.Int)})
 		}
 		page.Limit = n
 	}
 	if v := q.Get("cursor"); v != "" {
 		var cur rampart.Cursor
-		ok := len(v) <= maxCursorLength
+		ok := checkString(v, fieldRules["cursor"]) == ""
 		if ok {
 			cur, ok = c.decode(scope, v)
 		}

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // decodeError is a request body that cannot be accepted. It carries the
@@ -63,7 +64,7 @@ func unmarshalStrict(body []byte, dst any) error {
 	if trimmed[0] != '{' {
 		return &decodeError{problem: probMalformed, detail: "the request body must be a JSON object"}
 	}
-	err := json.Unmarshal(body, dst, json.RejectUnknownMembers(true))
+	err := json.Unmarshal(body, dst, json.RejectUnknownMembers(true), strictTimestamps)
 	if err == nil {
 		return nil
 	}
@@ -82,6 +83,24 @@ func unmarshalStrict(body []byte, dst any) error {
 	return &decodeError{problem: probMalformed, detail: "the request body is not valid JSON for this operation"}
 }
 
+// strictTimestamps reads a date-time member as the OpenAPI document
+// describes it: an RFC 3339 string of at most maxTimestampLength characters
+// (encoding/json would take any number of fractional digits).
+var strictTimestamps = json.WithUnmarshalers(json.UnmarshalFunc(func(raw []byte, t *time.Time) error {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil || len(s) > maxTimestampLength {
+		return errBadTimestamp
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return errBadTimestamp
+	}
+	*t = v
+	return nil
+}))
+
+var errBadTimestamp = errors.New("not an RFC 3339 date-time")
+
 func syntaxDetail(se *jsontext.SyntacticError) string {
 	switch {
 	case errors.Is(se, jsontext.ErrDuplicateName):
@@ -98,7 +117,14 @@ func expectedKind(se *json.SemanticError) string {
 	if se.GoType == nil {
 		return "a valid value"
 	}
-	switch se.GoType.Kind() {
+	goType := se.GoType
+	for goType.Kind() == reflect.Pointer {
+		goType = goType.Elem()
+	}
+	if goType == timeType {
+		return "an RFC 3339 date-time such as 2030-01-31T12:00:00Z, at most " + strconv.Itoa(maxTimestampLength) + " characters"
+	}
+	switch goType.Kind() {
 	case reflect.String:
 		return "a string"
 	case reflect.Bool:

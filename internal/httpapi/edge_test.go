@@ -22,14 +22,14 @@ import (
 
 // Test-only body types, shaped like the contract's order create body.
 type testItem struct {
-	SKU      string `json:"sku" validate:"min=1,max=64,pattern=sku"`
-	Quantity int    `json:"quantity" validate:"min=1,max=1000"`
+	SKU      string `json:"sku" validate:"sku"`
+	Quantity int    `json:"quantity" validate:"quantity"`
 }
 
 type testOrder struct {
-	Items []testItem `json:"items" validate:"min=1,max=50"`
-	Note  *string    `json:"note" validate:"max=500"`
-	Email string     `json:"email" validate:"required,max=254,format=email"`
+	Items []testItem `json:"items" validate:"orderItems"`
+	Note  *string    `json:"note" validate:"note"`
+	Email string     `json:"email" validate:"email"`
 }
 
 type fakePinger struct {

@@ -8,7 +8,7 @@ import (
 )
 
 type statusBody struct {
-	Status string `json:"status"`
+	Status string `json:"status" validate:"healthStatus"`
 }
 
 // handleHealthz says only that the process is alive: no versions, no

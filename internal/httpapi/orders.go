@@ -9,37 +9,37 @@ import (
 
 // orderItem is one line of an order, in requests and responses alike.
 type orderItem struct {
-	SKU      string `json:"sku" validate:"min=1,max=64,pattern=sku"`
-	Quantity int    `json:"quantity" validate:"min=1,max=1000"`
+	SKU      string `json:"sku" validate:"sku"`
+	Quantity int    `json:"quantity" validate:"quantity"`
 }
 
 // createOrderRequest is all a client chooses about a new order: the id,
 // tenant, owner, status and times are the server's, and sending them is a
 // 422 (unknown field).
 type createOrderRequest struct {
-	Items []orderItem `json:"items" validate:"min=1,max=50"`
-	Note  *string     `json:"note" validate:"max=500"`
+	Items []orderItem `json:"items" validate:"orderItems"`
+	Note  *string     `json:"note" validate:"note"`
 }
 
 type updateOrderRequest struct {
-	Note   *string `json:"note" validate:"max=500"`
-	Status *string `json:"status" validate:"enum=cancelled|fulfilled"`
+	Note   *string `json:"note" validate:"note"`
+	Status *string `json:"status" validate:"orderChange"`
 }
 
 type orderResponse struct {
-	ID        string      `json:"id"`
-	TenantID  string      `json:"tenantId"`
-	OwnerID   string      `json:"ownerId"`
-	Items     []orderItem `json:"items"`
-	Note      string      `json:"note,omitzero"`
-	Status    string      `json:"status"`
+	ID        string      `json:"id" validate:"id"`
+	TenantID  string      `json:"tenantId" validate:"id"`
+	OwnerID   string      `json:"ownerId" validate:"id"`
+	Items     []orderItem `json:"items" validate:"orderItems"`
+	Note      string      `json:"note,omitzero" validate:"note"`
+	Status    string      `json:"status" validate:"orderStatus"`
 	CreatedAt time.Time   `json:"createdAt"`
 	UpdatedAt time.Time   `json:"updatedAt"`
 }
 
 type orderList struct {
-	Items      []orderResponse `json:"items"`
-	NextCursor string          `json:"nextCursor,omitzero"`
+	Items      []orderResponse `json:"items" validate:"pageItems"`
+	NextCursor string          `json:"nextCursor,omitzero" validate:"cursor"`
 }
 
 func newOrderResponse(o *rampart.Order) orderResponse {

@@ -19,19 +19,19 @@ const problemTypeBase = "https://rampart.dev/problems/"
 // an error response ever carries: there is no field through which a cause,
 // a stack or a request body could travel to the client.
 type Problem struct {
-	Type      string       `json:"type"`
-	Title     string       `json:"title"`
-	Status    int          `json:"status"`
-	Detail    string       `json:"detail,omitzero"`
-	RequestID string       `json:"requestId,omitzero"`
-	Errors    []FieldError `json:"errors,omitzero"`
+	Type      string       `json:"type" validate:"problemType"`
+	Title     string       `json:"title" validate:"problemText"`
+	Status    int          `json:"status" validate:"httpStatus"`
+	Detail    string       `json:"detail,omitzero" validate:"problemText"`
+	RequestID string       `json:"requestId,omitzero" validate:"requestId"`
+	Errors    []FieldError `json:"errors,omitzero" validate:"fieldErrors"`
 }
 
 // FieldError names one invalid input field, using the path a client wrote,
 // such as "items[0].quantity".
 type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
+	Field   string `json:"field" validate:"fieldPath"`
+	Message string `json:"message" validate:"detailMessage"`
 }
 
 // problemKind is one row of the error vocabulary: a stable type slug and a
@@ -95,7 +95,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, pk problemKind, detail
 		Status:    pk.status,
 		Detail:    detail,
 		RequestID: requestIDFrom(r.Context()),
-		Errors:    fields,
+		Errors:    boundFields(fields),
 	}
 	// The status line is already sent; a failed write means the client left.
 	_ = json.MarshalWrite(w, p)

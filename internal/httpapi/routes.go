@@ -63,15 +63,20 @@ func (rt route) class() string {
 }
 
 // errorStatuses lists every error a route can answer with: the ones the edge
-// can produce for any request, plus the route's own.
+// can produce for any request, plus the route's own. A rate-limited route
+// can answer 429, and 503 when the limiter does not answer (it fails
+// closed).
 func (rt route) errorStatuses() []int {
-	statuses := []int{http.StatusTooManyRequests, http.StatusInternalServerError}
+	statuses := []int{http.StatusInternalServerError}
+	if rt.class() != "" {
+		statuses = append(statuses, http.StatusTooManyRequests, http.StatusServiceUnavailable)
+	}
 	if rt.body != nil {
 		statuses = append(statuses, http.StatusBadRequest, http.StatusRequestEntityTooLarge,
 			http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
 	}
 	if rt.auth() {
-		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable)
+		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden)
 	}
 	if strings.Contains(rt.path, "{id}") {
 		statuses = append(statuses, http.StatusNotFound)

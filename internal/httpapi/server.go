@@ -74,7 +74,9 @@ func NewServer(opts Options) (handler http.Handler, err error) {
 	if err := checkRoutes(routes); err != nil {
 		return nil, err
 	}
-	if openAPI, err = marshalOpenAPI(buildOpenAPI(routes, opts.Version)); err != nil {
+	pwMin, pwMax := opts.Identity.PasswordLengths()
+	docCfg := openAPIConfig{version: opts.Version, passwordMinimum: pwMin, passwordMaximum: pwMax, maxBodyBytes: opts.MaxBodyBytes}
+	if openAPI, err = marshalOpenAPI(buildOpenAPI(routes, docCfg)); err != nil {
 		return nil, err
 	}
 	return chain(opts, m, newMux(routes, opts, d)), nil

@@ -9,20 +9,20 @@ import (
 // createUserRequest adds a user to the admin's own tenant: there is no
 // tenant field to send (a tenantId is a 422, unknown field).
 type createUserRequest struct {
-	Email       string `json:"email" validate:"required,max=254,format=email"`
-	Password    string `json:"password" validate:"required,max=128"`
-	DisplayName string `json:"displayName" validate:"min=2,max=50"`
-	Role        string `json:"role" validate:"required,enum=member|admin"`
+	Email       string `json:"email" validate:"email"`
+	Password    string `json:"password" validate:"newPassword"`
+	DisplayName string `json:"displayName" validate:"displayName"`
+	Role        string `json:"role" validate:"role"`
 }
 
 type updateUserRequest struct {
-	DisplayName *string `json:"displayName" validate:"min=2,max=50"`
-	Role        *string `json:"role" validate:"enum=member|admin"`
+	DisplayName *string `json:"displayName" validate:"displayName"`
+	Role        *string `json:"role" validate:"role"`
 }
 
 type userList struct {
-	Items      []userResponse `json:"items"`
-	NextCursor string         `json:"nextCursor,omitzero"`
+	Items      []userResponse `json:"items" validate:"pageItems"`
+	NextCursor string         `json:"nextCursor,omitzero" validate:"cursor"`
 }
 
 func handleListUsers(d handlerDeps) http.Handler {

@@ -12,38 +12,35 @@ import (
 	"unicode/utf8"
 )
 
-// Request bodies declare their rules in `validate` struct tags. The same
-// parsed rules drive both validation (validate) and the OpenAPI schema
-// (schemaFor), so the published document cannot drift from what handlers
-// enforce. The vocabulary is deliberately small:
+// A request body's fields name their rule in a `validate` tag, such as
+// `validate:"displayName"`: an entry of fieldRules (rules.go), where every
+// limit is written once. The same rule drives validation (validate), the
+// field message and the OpenAPI schema (schemaWithRule). A field without a
+// tag has no rule beyond its JSON type.
 //
-//	required       the value must be present and non-empty
-//	min=N, max=N   string length in characters, array length, or integer value
-//	format=email   an addr-spec (net/mail) without a display name
-//	pattern=NAME   a regular expression from the patterns table below
-//	enum=a|b|c     one of the listed strings; on an array of strings,
-//	               each element
-//
-// A pointer field is optional: nil means "absent" and is not checked.
-type rules struct {
-	required bool
-	min, max *int
-	format   string
-	pattern  string
-	enum     []string
-}
-
-// patterns are named so that tags stay readable and every expression is
-// compiled once, at start-up.
-var patterns = map[string]*regexp.Regexp{
-	"sku": regexp.MustCompile(`^[A-Z0-9-]+$`),
+// A non-pointer field is required: absent or empty, it "is required". A
+// pointer field is optional: nil means "absent" and is not checked.
+type rule struct {
+	min, max *int           // characters of a string, items of an array, or an integer's value
+	format   string         // "email" is checked; the rest ("uuid", "uri", "password", ...) only describe
+	pattern  *regexp.Regexp // a string must match it
+	chars    string         // the pattern's allowed characters, in words, for the field message
+	enum     []string       // the only strings allowed
+	items    *rule          // the rule of each element of an array
+	// password: the length is the configured password policy's, which
+	// the domain applies (with the common-password list); the document
+	// publishes it per server (openAPIConfig).
+	password bool
 }
 
 type fieldInfo struct {
 	index []int
 	name  string // the JSON member name
 	typ   reflect.Type
-	rules rules
+	rule  rule
+	// optional: a pointer (absent is nil) or a response member left out
+	// when zero (omitzero); every other member is required.
+	optional bool
 }
 
 type typeInfo struct {
@@ -64,18 +61,19 @@ func describe(t reflect.Type) *typeInfo {
 		if !sf.IsExported() || sf.Anonymous {
 			continue
 		}
-		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		name, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
 		if name == "-" {
 			continue
 		}
 		if name == "" {
 			name = sf.Name
 		}
-		r, err := parseRules(sf.Tag.Get("validate"))
+		r, err := ruleNamed(sf.Tag.Get("validate"))
 		if err != nil {
 			panic(fmt.Sprintf("httpapi: %s.%s: %v", t.Name(), sf.Name, err))
 		}
-		ti.fields = append(ti.fields, fieldInfo{index: sf.Index, name: name, typ: sf.Type, rules: r})
+		ti.fields = append(ti.fields, fieldInfo{index: sf.Index, name: name, typ: sf.Type, rule: r,
+			optional: sf.Type.Kind() == reflect.Pointer || strings.Contains(opts, "omitzero") || strings.Contains(opts, "omitempty")})
 		if et := elemStruct(sf.Type); et != nil {
 			describe(et)
 		}
@@ -96,41 +94,14 @@ func elemStruct(t reflect.Type) reflect.Type {
 	return nil
 }
 
-func parseRules(tag string) (rules, error) {
-	var r rules
+// ruleNamed returns the rule a `validate` tag names; an empty tag is no rule.
+func ruleNamed(tag string) (rule, error) {
 	if tag == "" {
-		return r, nil
+		return rule{}, nil
 	}
-	for part := range strings.SplitSeq(tag, ",") {
-		key, val, _ := strings.Cut(part, "=")
-		switch key {
-		case "required":
-			r.required = true
-		case "min", "max":
-			n, err := strconv.Atoi(val)
-			if err != nil || n < 0 {
-				return r, fmt.Errorf("bad %s value %q", key, val)
-			}
-			if key == "min" {
-				r.min = &n
-			} else {
-				r.max = &n
-			}
-		case "format":
-			if val != "email" {
-				return r, fmt.Errorf("unknown format %q", val)
-			}
-			r.format = val
-		case "pattern":
-			if patterns[val] == nil {
-				return r, fmt.Errorf("unknown pattern %q", val)
-			}
-			r.pattern = val
-		case "enum":
-			r.enum = strings.Split(val, "|")
-		default:
-			return r, fmt.Errorf("unknown rule %q", key)
-		}
+	r, ok := fieldRules[tag]
+	if !ok {
+		return rule{}, fmt.Errorf("validate tag %q names no rule of fieldRules (rules.go); limits are written there, once, not in tags", tag)
 	}
 	return r, nil
 }
@@ -153,17 +124,14 @@ func validateStruct(rv reflect.Value, prefix string, errs *[]FieldError) {
 		if prefix != "" {
 			path = prefix + "." + f.name
 		}
-		validateValue(rv.FieldByIndex(f.index), f.rules, path, errs)
+		validateValue(rv.FieldByIndex(f.index), f.rule, path, !f.optional, errs)
 	}
 }
 
-func validateValue(v reflect.Value, r rules, path string, errs *[]FieldError) {
+func validateValue(v reflect.Value, r rule, path string, required bool, errs *[]FieldError) {
 	fail := func(msg string) { *errs = append(*errs, FieldError{Field: path, Message: msg}) }
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
-			if r.required {
-				fail("is required")
-			}
 			return
 		}
 		v = v.Elem()
@@ -171,56 +139,119 @@ func validateValue(v reflect.Value, r rules, path string, errs *[]FieldError) {
 	switch v.Kind() {
 	case reflect.String:
 		s := v.String()
-		if s == "" && r.required {
+		if s == "" && required {
 			fail("is required")
 			return
 		}
-		n := utf8.RuneCountInString(s)
-		switch {
-		case r.min != nil && n < *r.min:
-			fail(fmt.Sprintf("must be at least %d characters", *r.min))
-		case r.max != nil && n > *r.max:
-			fail(fmt.Sprintf("must be at most %d characters", *r.max))
-		case r.format == "email" && !isEmail(s):
-			fail("must be a valid email address")
-		case r.pattern != "" && !patterns[r.pattern].MatchString(s):
-			fail("has characters that are not allowed")
-		case r.enum != nil && !slices.Contains(r.enum, s):
-			fail("must be one of: " + strings.Join(r.enum, ", "))
+		if msg := checkString(s, r); msg != "" {
+			fail(msg)
 		}
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		n := v.Int()
-		switch {
-		case r.min != nil && n < int64(*r.min):
-			fail(fmt.Sprintf("must be at least %d", *r.min))
-		case r.max != nil && n > int64(*r.max):
-			fail(fmt.Sprintf("must be at most %d", *r.max))
+		if !withinBounds(v.Int(), r) {
+			fail(ruleMessage(r, reflect.Int))
 		}
 	case reflect.Slice:
 		n := v.Len()
-		switch {
-		case n == 0 && r.required:
+		if n == 0 && required {
 			fail("is required")
 			return
-		case r.min != nil && n < *r.min:
-			fail(fmt.Sprintf("must have at least %d items", *r.min))
-			return
-		case r.max != nil && n > *r.max:
-			fail(fmt.Sprintf("must have at most %d items", *r.max))
+		}
+		if !withinBounds(int64(n), r) {
+			fail(ruleMessage(r, reflect.Slice))
 			return
 		}
-		if elemStruct(v.Type()) != nil || r.enum != nil {
-			// Elements carry no rules of their own, except an array of
-			// strings drawn from an enum.
-			for i := range n {
-				validateValue(v.Index(i), rules{enum: r.enum}, path+"["+strconv.Itoa(i)+"]", errs)
+		for i := range n {
+			elem := rule{}
+			if r.items != nil {
+				elem = *r.items
 			}
+			validateValue(v.Index(i), elem, path+"["+strconv.Itoa(i)+"]", true, errs)
 		}
 	case reflect.Struct:
 		if v.Type() != timeType {
 			validateStruct(v, path, errs)
 		}
 	}
+}
+
+// boundFields keeps a problem's field errors within the document's bounds:
+// at most maxFieldErrors of them, and a field path (which may echo a
+// client's unknown member or query parameter name) of at most
+// maxFieldPathLength characters, with any control character replaced, so
+// nothing a client sent can forge a line in a log or a terminal.
+func boundFields(fields []FieldError) []FieldError {
+	if len(fields) > maxFieldErrors {
+		fields = fields[:maxFieldErrors]
+	}
+	for i, f := range fields {
+		if len(f.Field) > maxFieldPathLength || !singleLineText.MatchString(f.Field) {
+			runes := []rune(f.Field)
+			runes = runes[:min(len(runes), maxFieldPathLength)]
+			for j, c := range runes {
+				if c < 0x20 || c == 0x7f {
+					runes[j] = utf8.RuneError
+				}
+			}
+			fields[i].Field = string(runes)
+		}
+	}
+	return fields
+}
+
+// checkString returns the field message for s under r, or "" when s obeys it.
+func checkString(s string, r rule) string {
+	switch {
+	case !withinBounds(int64(utf8.RuneCountInString(s)), r),
+		r.pattern != nil && !r.pattern.MatchString(s):
+		return ruleMessage(r, reflect.String)
+	case r.format == "email" && !isEmail(s):
+		return "must be an email address such as name@example.com"
+	case r.enum != nil && !slices.Contains(r.enum, s):
+		return ruleMessage(r, reflect.String)
+	}
+	return ""
+}
+
+func withinBounds(n int64, r rule) bool {
+	return (r.min == nil || n >= int64(*r.min)) && (r.max == nil || n <= int64(*r.max))
+}
+
+// ruleMessage says what a value of kind must be under r, in words a person
+// understands: "must be 1 to 64 characters of A-Z, 0-9 and -".
+func ruleMessage(r rule, kind reflect.Kind) string {
+	if r.enum != nil {
+		return "must be one of: " + strings.Join(r.enum, ", ")
+	}
+	var span string
+	switch {
+	case r.min != nil && r.max != nil && *r.min == *r.max:
+		span = strconv.Itoa(*r.min)
+	case r.min != nil && r.max != nil:
+		span = strconv.Itoa(*r.min) + " to " + strconv.Itoa(*r.max)
+	case r.max != nil:
+		span = "at most " + strconv.Itoa(*r.max)
+	case r.min != nil:
+		span = "at least " + strconv.Itoa(*r.min)
+	}
+	switch kind {
+	case reflect.Int:
+		if r.min != nil && r.max != nil {
+			return "must be a whole number from " + strconv.Itoa(*r.min) + " to " + strconv.Itoa(*r.max)
+		}
+		return "must be a whole number " + span
+	case reflect.Slice:
+		return "must have " + span + " items"
+	}
+	chars := r.chars
+	if chars == "" {
+		chars = "characters"
+	} else if !strings.HasPrefix(chars, "characters") {
+		chars = "characters of " + chars
+	}
+	if span == "" {
+		return "must be " + chars
+	}
+	return "must be " + span + " " + chars
 }
 
 // isEmail accepts a bare addr-spec: what net/mail parses, with no display

@@ -86,6 +86,13 @@ func (p Policy) effective() Policy {
 	return p
 }
 
+// Lengths returns the shortest and longest password Check accepts, in code
+// points after NFKC normalization: the limits the API publishes.
+func (p Policy) Lengths() (minLength, maxLength int) {
+	q := p.effective()
+	return q.MinLength, q.MaxLength
+}
+
 // Check returns nil if password is acceptable, or a *PolicyError.
 //
 // Length is counted in code points after NFKC normalization, which is what

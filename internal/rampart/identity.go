@@ -36,6 +36,9 @@ type PasswordHasher interface {
 // appear in the password.
 type PasswordPolicy interface {
 	Check(password string, context ...string) error
+	// Lengths are the shortest and longest acceptable password, in
+	// characters; the API document publishes them.
+	Lengths() (minLength, maxLength int)
 }
 
 // AccessClaims are the claims of an access token.
@@ -176,7 +179,7 @@ func NewIdentity(d IdentityDeps, cfg IdentityConfig) (*Identity, error) {
 		d.Throttle == nil || d.TOTP == nil {
 		return nil, errors.New("rampart: identity: a dependency is missing")
 	}
-	if cfg.AccessTTL <= 0 || cfg.AccessTTL > 15*time.Minute {
+	if cfg.AccessTTL <= 0 || cfg.AccessTTL > MaxAccessTTL {
 		return nil, errors.New("rampart: identity: the access token lifetime must be at most 15 minutes")
 	}
 	if cfg.RefreshGrace < 0 || cfg.RefreshGrace > MaxRefreshGrace || cfg.StepUpMaxAge <= 0 {
@@ -193,6 +196,9 @@ func NewIdentity(d IdentityDeps, cfg IdentityConfig) (*Identity, error) {
 // access tokens against it, so that token expiry, session expiry and the
 // sign-in throttle all read the same time.
 func (s *Identity) Now() time.Time { return s.now() }
+
+// PasswordLengths are the configured policy's limits on a new password.
+func (s *Identity) PasswordLengths() (minLength, maxLength int) { return s.policy.Lengths() }
 
 // SignupInput is what a new tenant's first admin provides.
 type SignupInput struct {
@@ -761,13 +767,13 @@ func (s *Identity) EnrolTOTP(ctx context.Context, p Principal) (*TOTPEnrolment, 
 	return &TOTPEnrolment{Secret: s.totp.EncodeSecret(secret), URI: s.totp.KeyURI(secret, s.cfg.Issuer, user.Email)}, nil
 }
 
-// recoveryCodeCount is how many single-use recovery codes a user gets.
-const recoveryCodeCount = 10
+// RecoveryCodeCount is how many single-use recovery codes a user gets.
+const RecoveryCodeCount = 10
 
 // ConfirmTOTP activates the pending secret with a first valid code and
 // returns the recovery codes, shown this once.
 func (s *Identity) ConfirmTOTP(ctx context.Context, meta RequestMeta, p Principal, code string) ([]string, error) {
-	codes, err := s.totp.GenerateRecoveryCodes(recoveryCodeCount)
+	codes, err := s.totp.GenerateRecoveryCodes(RecoveryCodeCount)
 	if err != nil {
 		return nil, WrapError(KindInternal, err, "")
 	}

@@ -191,27 +191,18 @@ func checkOrderItems(items []OrderItem) error {
 	for i, it := range items {
 		if !validSKU(it.SKU) {
 			return &Error{Kind: KindInvalid, Field: fmt.Sprintf("items[%d].sku", i),
-				Message: fmt.Sprintf("must be 1 to %d characters of A-Z, 0-9 and -", MaxSKULength)}
+				Message: fmt.Sprintf("must be 1 to %d characters of %s", MaxSKULength, SKUCharacters)}
 		}
 		if it.Quantity < 1 || it.Quantity > MaxOrderQuantity {
 			return &Error{Kind: KindInvalid, Field: fmt.Sprintf("items[%d].quantity", i),
-				Message: fmt.Sprintf("must be from 1 to %d", MaxOrderQuantity)}
+				Message: fmt.Sprintf("must be a whole number from 1 to %d", MaxOrderQuantity)}
 		}
 	}
 	return nil
 }
 
 func validSKU(sku string) bool {
-	if len(sku) < 1 || len(sku) > MaxSKULength {
-		return false
-	}
-	for i := range len(sku) {
-		c := sku[i]
-		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return len(sku) >= 1 && len(sku) <= MaxSKULength && SKUPattern.MatchString(sku)
 }
 
 func checkNote(note string) error {
