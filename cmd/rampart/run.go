@@ -25,6 +25,7 @@ commands:
   auditlog verify  check every tenant's audit hash chain; prints each chain's head
   keys rotate    start signing with a new key; tokens signed by the old one stay valid until they expire
   config check   print the effective configuration (secrets masked) and the production posture checks
+  healthcheck    exit 0 if this container's server answers GET /healthz with 200 (for HEALTHCHECK)
   version        print the module versions this binary was built from
 
 Configuration comes from RAMPART_* environment variables; see README.md.
@@ -51,6 +52,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return keysRotate(ctx, environ, stdout, stderr)
 	case "config check":
 		return configCheck(environ, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, environ, stdout, stderr)
 	case "version":
 		return version(stdout)
 	case "help", "-h", "-help", "--help":
