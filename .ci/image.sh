@@ -30,11 +30,12 @@ HARDENED=(--read-only --read-only-tmpfs=false --cap-drop=ALL --security-opt=no-n
 
 tag=localhost/rampart:ci-$$
 work=$(mktemp -d)
-containers=() images=("$tag") volumes=() kube_db=""
+containers=() images=("$tag") volumes=() kube_db="" kube_play_file=""
 cleanup() {
 	command podman pod rm -f rampart-pod-0 >/dev/null 2>&1 || true
+	[ -z "$kube_play_file" ] || command podman kube down "$kube_play_file" >/dev/null 2>&1 || true
 	[ -z "$kube_db" ] || psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $kube_db" >/dev/null 2>&1 || true
-	for c in "${containers[@]}"; do podman rm -f -t 2 "$c" >/dev/null 2>&1 || true; done
+	for c in "${containers[@]}"; do podman rm -v -f -t 2 "$c" >/dev/null 2>&1 || true; done
 	for v in "${volumes[@]}"; do podman volume rm -f "$v" >/dev/null 2>&1 || true; done
 	for i in "${images[@]}"; do podman image unmount "$i" >/dev/null 2>&1 || true; podman rmi -f "$i" >/dev/null 2>&1 || true; done
 	rm -rf "$work"
@@ -207,7 +208,7 @@ rctr=$(podman run -d "${LIMITS[@]}" "${HARDENED[@]}" --tmpfs /data \
 containers+=("$rctr")
 wait_healthz "$port" "$rctr"
 expect_fail "a process running as root" check_process "$rctr"
-podman rm -f -t 2 "$rctr" >/dev/null 2>&1
+podman rm -v -f -t 2 "$rctr" >/dev/null 2>&1
 
 extra=localhost/rampart:ci-extra-$$
 images+=("$extra")
@@ -225,7 +226,7 @@ containers+=("$lax")
 wait_healthz "$port" "$lax"
 expect_fail "a container keeping its capabilities" check_process "$lax"
 expect_fail "a writable root filesystem" check_writes "$lax"
-podman rm -f -t 2 "$lax" >/dev/null 2>&1
+podman rm -v -f -t 2 "$lax" >/dev/null 2>&1
 
 # --- deploy/k8s/deployment.yaml run by podman kube play ---
 # What it proves: the Deployment's pod spec (non-root, read-only root, no
@@ -255,6 +256,7 @@ kube_play() {
 	chmod 0550 "$kdir/secrets"
 	printf '[containers]\ndefault_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n' >"$kdir/containers.conf"
 	play=$kdir/deployment.yaml
+	kube_play_file=$play
 	python3 - deploy/k8s/deployment.yaml "$play" "$kport" "$kadmin" "$kdir/secrets" "$$" <<'PY'
 import re, sys
 src, dst, port, admin, secrets, pid = sys.argv[1:]
@@ -290,7 +292,11 @@ PY
 	check_process "$ctr"
 	check_writes "$ctr"
 	[ "$(podman inspect -f '{{.HostConfig.Memory}}' "$ctr")" = $((256 << 20)) ] || fail "kube play: the 256Mi memory limit is not applied"
+	# kube down leaves the image's anonymous /data volume behind.
+	local vols
+	vols=$(podman inspect -f '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' "$ctr")
 	command podman kube down "$play" >/dev/null 2>&1 || true
+	[ -z "$vols" ] || podman volume rm -f "$vols" >/dev/null 2>&1 || true
 	psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" >/dev/null
 	echo "image: kube play of deploy/k8s/deployment.yaml: /readyz 200 on PostgreSQL + Redis, uid 65532, no capabilities, read-only root"
 }
