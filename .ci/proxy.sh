@@ -93,8 +93,12 @@ check_forwarding() { # NAME PORT
 # A body over Rampart's 100 KiB stops at the proxy, with HSTS.
 check_body_limit() { # NAME PORT
 	local out
-	out=$(head -c 150000 /dev/zero | tr '\0' 'a' | curl -sS --cacert "$tls/ca.pem" -D - -o /dev/null \
-		-H 'Content-Type: application/json' --data-binary @- "https://127.0.0.1:$2/v1/signup")
+	# The proxy may answer and reset before the upload ends (Caddy does),
+	# so curl's exit status is not the verdict; the status line is.
+	head -c 150000 /dev/zero | tr '\0' 'a' | curl -sS --http1.1 --cacert "$tls/ca.pem" -D "$work/413.hdr" -o /dev/null \
+		-H 'Content-Type: application/json' --data-binary @- "https://127.0.0.1:$2/v1/signup" 2>/dev/null || true
+	out=$(cat "$work/413.hdr" 2>/dev/null || true)
+	rm -f "$work/413.hdr"
 	grep -q '^HTTP/[0-9.]* 413' <<<"$out" || fail "$1: 150 kB body: $(head -1 <<<"$out")"
 	grep -qi '^strict-transport-security: max-age=63072000' <<<"$out" || fail "$1: the proxy's 413 has no HSTS"
 	echo "proxy: $1: 150 kB body refused with 413 (and HSTS) by the proxy"
@@ -125,8 +129,11 @@ for f in findings:
         bad.append(f"{fid}: {val}")
     elif fid == "cipherlist_AVERAGE" and "not offered" not in val:
         bad.append(f"{fid} (non-AEAD ciphers): {val}")
-    elif sev in ("MEDIUM", "HIGH", "CRITICAL") and not fid.startswith(ignored_prefix):
-        bad.append(f"{fid} [{sev}]: {val}")
+    elif sev in ("MEDIUM", "HIGH", "CRITICAL"):
+        if fid.startswith(ignored_prefix):
+            print(f"  {sys.argv[2]}: ignored (test CA): {fid} [{sev}]: {val}")
+        else:
+            bad.append(f"{fid} [{sev}]: {val}")
 for b in bad:
     print(f"  {sys.argv[2]}: {b}")
 print(f"proxy: {sys.argv[2]}: testssl: {len(findings)} results, {len(bad)} blocking")
