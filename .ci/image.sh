@@ -5,9 +5,11 @@
 # volume, holds exactly the expected files, and the binary inside has no
 # reachable known vulnerability (govulncheck -mode=binary, offline DB). A
 # CycloneDX SBOM of that binary is written to $ARTEFACTS/image-sbom.cdx.json.
-# Then the same checks run against deliberately bad variants (root user, an
-# extra file, a container with capabilities) and must fail: the checks can
-# catch what they claim to.
+# Then the same checks run against deliberately bad variants (an image
+# without USER, a process running as root, an extra file, a container that
+# keeps its capabilities and a writable root) and must fail: the checks
+# catch what they claim to. Last, deploy/k8s/deployment.yaml is run with
+# podman kube play against the local PostgreSQL and Redis.
 #
 # env: GOVULNCHECK, GOVULNDB (built by .ci/run), ARTEFACTS (default .ci/out)
 # Runs as root (podman). Only loopback listeners; the containers use the
