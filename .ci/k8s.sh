@@ -40,3 +40,15 @@ cp Dockerfile "$work/scan/Dockerfile.multistage"
 "$trivy" config --quiet --skip-check-update --cache-dir "$work/cache" --exit-code 1 \
 	--severity MEDIUM,HIGH,CRITICAL --ignorefile .ci/trivyignore "$work/scan"
 echo "k8s: trivy config ok ($((SECONDS - start)) s)"
+
+# trivy must catch a removed control: the Deployment with a writable root
+# filesystem and privilege escalation allowed.
+mkdir -p "$work/bad"
+sed -e 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' \
+	-e 's/allowPrivilegeEscalation: false/allowPrivilegeEscalation: true/' deploy/k8s/deployment.yaml >"$work/bad/deployment.yaml"
+if "$trivy" config --quiet --skip-check-update --cache-dir "$work/cache" --exit-code 1 \
+	--severity MEDIUM,HIGH,CRITICAL --ignorefile .ci/trivyignore "$work/bad" >"$work/bad.txt" 2>&1; then
+	echo "k8s: SELF-CHECK FAILED: trivy passed a writable root and privilege escalation" >&2
+	exit 1
+fi
+echo "k8s: caught by trivy: $(grep -o 'KSV-[0-9]* ([A-Z]*)' "$work/bad.txt" | sort -u | tr '\n' ' ')"
