@@ -35,6 +35,7 @@ commands:
   keys rotate    start signing with a new key and print its id; running replicas use it within 5s;
                  tokens signed by the old one stay valid until they expire
   config check   print the effective configuration (secrets masked) and the production posture checks
+  healthcheck    exit 0 if this container's server answers GET /healthz with 200 (for HEALTHCHECK)
   version        print the version, source revision and the modules this binary was built from
 
 Configuration comes from RAMPART_* environment variables; see README.md.
@@ -64,6 +65,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return keysRotate(ctx, environ, stdout, stderr)
 	case "config check":
 		return configCheck(environ, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, environ, stdout, stderr)
 	case "version":
 		return version(stdout)
 	case "help", "-h", "-help", "--help":
