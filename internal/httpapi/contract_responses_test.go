@@ -65,9 +65,8 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 	check("POST", "/v1/signup", "/v1/signup", "", map[string]string{"email": email, "password": testPassword,
 		"displayName": "Contract Tester", "organization": "Contract Org"})
 	tok := check("POST", "/v1/auth/login", "/v1/auth/login", "", map[string]string{"email": email, "password": testPassword})
-	access := tok["accessToken"].(string)
 	tok = check("POST", "/v1/auth/refresh", "/v1/auth/refresh", "", map[string]string{"refreshToken": tok["refreshToken"].(string)})
-	access = tok["accessToken"].(string)
+	access := tok["accessToken"].(string)
 	check("GET", "/v1/me", "/v1/me", access, nil)
 	check("PATCH", "/v1/me", "/v1/me", access, map[string]string{"displayName": "Renamed"})
 	check("GET", "/v1/me/sessions", "/v1/me/sessions", access, nil)
