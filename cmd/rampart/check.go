@@ -21,7 +21,10 @@ func configCheck(environ []string, stdout, stderr io.Writer) error {
 	cfg.writeEffective(stdout)
 	fmt.Fprintln(stdout)
 	for _, v := range variables {
-		if v.ProdDefault != "" {
+		// Only the rate classes, as before the table: this output is an
+		// interface operators script against. RAMPART_AUTO_MIGRATE also
+		// differs by environment; its effective line above shows its value.
+		if v.ProdDefault != "" && strings.HasPrefix(v.Name, "RAMPART_RATE_") {
 			fmt.Fprintf(stdout, "default %s: %s in production, %s in development and test\n", v.Name, v.ProdDefault, v.Default)
 		}
 	}

@@ -225,9 +225,9 @@ var variables = []variable{
 		codec: uintField(func(c *Config) *uint32 { return &c.Argon2.Time }, uint64(password.DefaultParams.Time), password.MaxTime,
 			fmt.Sprintf("must be a whole number of passes from %d to %d", password.DefaultParams.Time, password.MaxTime))},
 	{Name: "RAMPART_RATE_AUTH", Default: "10/1m", Doc: "`N/DURATION` for `/v1/auth/*`", codec: rateField("AUTH")},
-	{Name: "RAMPART_RATE_SIGNUP", Default: "100/1m", ProdDefault: "5/1h", Doc: "`N/DURATION` for signup", codec: rateField("SIGNUP")},
-	{Name: "RAMPART_RATE_API", Default: "600/1m", Doc: "`N/DURATION` for the rest of `/v1`", codec: rateField("API")},
-	{Name: "RAMPART_RATE_PUBLIC", Default: "120/1m", Doc: "`N/DURATION` for unauthenticated public routes", codec: rateField("PUBLIC")},
+	{Name: "RAMPART_RATE_SIGNUP", Default: "100/1m", ProdDefault: "5/1h", Doc: "`N/DURATION` for `POST /v1/signup`", codec: rateField("SIGNUP")},
+	{Name: "RAMPART_RATE_API", Default: "600/1m", Doc: "`N/DURATION` for authenticated routes", codec: rateField("API")},
+	{Name: "RAMPART_RATE_PUBLIC", Default: "120/1m", Doc: "`N/DURATION` for the other unauthenticated routes", codec: rateField("PUBLIC")},
 	{Name: "RAMPART_MAX_BODY_BYTES", Default: "102400", Doc: "request body limit", codec: codec{
 		set: func(c *Config, v string, bad func(string)) {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -299,7 +299,7 @@ var variables = []variable{
 		},
 		show: func(c Config) string { return c.AuditCheckpointPath },
 	}},
-	{Name: "RAMPART_STEP_UP_MAX_AGE", Default: shortDuration(rampart.DefaultIdentityConfig.StepUpMaxAge), Doc: "how recent the session's last password proof must be on step-up routes",
+	{Name: "RAMPART_STEP_UP_MAX_AGE", Default: shortDuration(rampart.DefaultIdentityConfig.StepUpMaxAge), Doc: "how recent the session's last password proof (`auth_time`) must be on step-up routes",
 		codec: durationField(func(c *Config) *time.Duration { return &c.StepUpMaxAge }, time.Second, 24*time.Hour, "must be a duration from 1s to 24h, e.g. 10m")},
 	{Name: "RAMPART_REFRESH_REUSE_GRACE", Default: shortDuration(rampart.DefaultIdentityConfig.RefreshGrace), Doc: "how long the immediately previous refresh token is spared",
 		codec: durationField(func(c *Config) *time.Duration { return &c.RefreshReuseGrace }, 0, rampart.MaxRefreshGrace, "must be a duration from 0s to 60s, e.g. 0s")},
