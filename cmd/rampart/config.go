@@ -27,31 +27,32 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-// Config is the effective configuration. See api.md, "Configuration".
+// Config is the effective configuration. See api.md, "Configuration". Each
+// field's variable, default and bounds are in the table `variables` below.
 type Config struct {
-	Env               string          // RAMPART_ENV: development (default) | test | production
-	Addr              string          // RAMPART_ADDR, default 127.0.0.1:8080
-	AdminAddr         string          // RAMPART_ADMIN_ADDR, default 127.0.0.1:9090
-	DatabaseURL       Secret          // RAMPART_DATABASE_URL(_FILE): sqlite:PATH (default sqlite:rampart.db) or postgres://...
+	Env               string          // RAMPART_ENV: development | test | production
+	Addr              string          // RAMPART_ADDR: the public listener
+	AdminAddr         string          // RAMPART_ADMIN_ADDR: metrics, and pprof when enabled
+	DatabaseURL       Secret          // RAMPART_DATABASE_URL(_FILE): sqlite:PATH or postgres://...
 	DatabaseExplicit  bool            // the operator set RAMPART_DATABASE_URL(_FILE)
 	RedisURL          Secret          // RAMPART_REDIS_URL(_FILE), optional: redis:// or rediss://
-	RedisPrefix       string          // RAMPART_REDIS_PREFIX, default "rampart:": lets deployments share one Redis
+	RedisPrefix       string          // RAMPART_REDIS_PREFIX: lets deployments share one Redis
 	CORSOrigins       []string        // RAMPART_CORS_ORIGINS: exact origins scheme://host[:port]
 	TrustedProxies    []netip.Prefix  // RAMPART_TRUSTED_PROXIES: CIDRs; a bare IP means /32 or /128
-	PasswordMinLength int             // RAMPART_PASSWORD_MIN_LENGTH, default 15, 8..128
+	PasswordMinLength int             // RAMPART_PASSWORD_MIN_LENGTH
 	Argon2            password.Params // RAMPART_ARGON2_MEMORY (KiB) and RAMPART_ARGON2_TIME; never below password.DefaultParams
 	Rates             map[string]Rate // keyed by route class: "AUTH", "SIGNUP", "API", "PUBLIC" (RAMPART_RATE_<CLASS>)
-	MaxBodyBytes      int64           // RAMPART_MAX_BODY_BYTES, default 100 KiB, 1 KiB..10 MiB
+	MaxBodyBytes      int64           // RAMPART_MAX_BODY_BYTES
 	MasterKey         Secret          // RAMPART_MASTER_KEY(_FILE): base64 of 32 random bytes; see decodeMasterKey
-	DataDir           string          // RAMPART_DATA_DIR, absolute; default $XDG_DATA_HOME/rampart or $HOME/.local/share/rampart
-	AutoMigrate       bool            // RAMPART_AUTO_MIGRATE; default true in development/test, false in production
+	DataDir           string          // RAMPART_DATA_DIR, absolute
+	AutoMigrate       bool            // RAMPART_AUTO_MIGRATE
 	Pprof             bool            // RAMPART_PPROF: net/http/pprof on the ADMIN listener only
 	RefreshCookie     bool            // RAMPART_REFRESH_COOKIE: browsers on CORS origins get the refresh token as a __Host- cookie
-	LogLevel          slog.Level      // RAMPART_LOG_LEVEL: debug|info|warn|error, default info
-	ShutdownTimeout   time.Duration   // RAMPART_SHUTDOWN_TIMEOUT, default 15s, 1s..5m
-	StartupTimeout    time.Duration   // RAMPART_STARTUP_TIMEOUT, default 60s, 1s..1h: how long start-up waits for the database
-	StepUpMaxAge      time.Duration   // RAMPART_STEP_UP_MAX_AGE, default 10m, 1s..24h: how recent a password proof ⚑ routes need
-	RefreshReuseGrace time.Duration   // RAMPART_REFRESH_REUSE_GRACE, default 0s, 0s..60s: see rampart.Identity.Refresh
+	LogLevel          slog.Level      // RAMPART_LOG_LEVEL
+	ShutdownTimeout   time.Duration   // RAMPART_SHUTDOWN_TIMEOUT
+	StartupTimeout    time.Duration   // RAMPART_STARTUP_TIMEOUT: how long start-up waits for the database
+	StepUpMaxAge      time.Duration   // RAMPART_STEP_UP_MAX_AGE: how recent a password proof ⚑ routes need
+	RefreshReuseGrace time.Duration   // RAMPART_REFRESH_REUSE_GRACE: see rampart.Identity.Refresh
 	// AuditCheckpointPath (RAMPART_AUDIT_CHECKPOINT_PATH): an absolute path;
 	// audit chain checkpoints are appended to it as JSON lines. Empty: the
 	// log stream only.
