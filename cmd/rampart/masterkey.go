@@ -1,5 +1,8 @@
 package main
 
+// The master key: how RAMPART_MASTER_KEY is decoded and judged, and the key
+// file that gives development and test one with zero configuration.
+
 import (
 	"crypto/rand"
 	"encoding/base64"

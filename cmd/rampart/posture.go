@@ -1,5 +1,10 @@
 package main
 
+// The production rules: what RAMPART_ENV=production refuses to start with.
+// Each rule is about one variable of the table in config.go (Var; a test
+// holds this); loadConfig enforces them in production and `config check`
+// prints them in every environment, in the order of postureChecks.
+
 import (
 	"fmt"
 	"log/slog"
