@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 )
 
 // errChecksFailed means `config check` found problems; they are printed.
@@ -18,9 +20,12 @@ func configCheck(environ []string, stdout, stderr io.Writer) error {
 	cfg, loadErr := loadConfig(environ)
 	cfg.writeEffective(stdout)
 	fmt.Fprintln(stdout)
-	for _, rc := range rateClasses {
-		if rc.Outside.N > 0 {
-			fmt.Fprintf(stdout, "default RAMPART_RATE_%s: %s in production, %s in development and test\n", rc.Class, rc.Default, rc.Outside)
+	for _, v := range variables {
+		// Only the rate classes, as before the table: this output is an
+		// interface operators script against. RAMPART_AUTO_MIGRATE also
+		// differs by environment; its effective line above shows its value.
+		if v.ProdDefault != "" && strings.HasPrefix(v.Name, "RAMPART_RATE_") {
+			fmt.Fprintf(stdout, "default %s: %s in production, %s in development and test\n", v.Name, v.ProdDefault, v.Default)
 		}
 	}
 	fmt.Fprintln(stdout, enforcement(cfg.Env))
@@ -51,4 +56,46 @@ func enforcement(env string) string {
 		return "production rules, ENFORCED in RAMPART_ENV=production: the server refuses to start while any one FAILs"
 	}
 	return "production rules, NOT enforced in RAMPART_ENV=" + env + ": shown for what RAMPART_ENV=production would refuse"
+}
+
+// writeEffective prints every setting as RAMPART_X=value, in the order of
+// the table, for `rampart config check`. Secrets are masked: the database
+// and Redis URLs keep scheme, user, host and database but lose any
+// password; the master key is REDACTED.
+func (c Config) writeEffective(w io.Writer) {
+	for _, v := range variables {
+		fmt.Fprintf(w, "%s=%s\n", v.Name, v.show(c))
+	}
+}
+
+// maskURL replaces the password in a URL's user info and in query
+// parameters such as password= and sslpassword= (libpq accepts both).
+// Anything unparsable is masked whole.
+func maskURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return redacted
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), redacted)
+		}
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		masked := false
+		for k := range q {
+			if lk := strings.ToLower(k); strings.Contains(lk, "password") || strings.Contains(lk, "secret") || strings.Contains(lk, "token") {
+				q[k] = []string{redacted}
+				masked = true
+			}
+		}
+		if masked {
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.String()
 }
