@@ -12,7 +12,7 @@ type SignupInput struct {
 
 // Signup creates a tenant and its first user, an admin.
 func (s *Identity) Signup(ctx context.Context, meta RequestMeta, in SignupInput) (*User, *Tenant, error) {
-	if err := s.checkPassword("password", in.Password, in.Email, in.DisplayName, in.Organization); err != nil {
+	if err := checkPassword(s.policy, "password", in.Password, in.Email, in.DisplayName, in.Organization); err != nil {
 		return nil, nil, err
 	}
 	hash, err := s.hasher.Hash(ctx, in.Password)
@@ -30,7 +30,7 @@ func (s *Identity) Signup(ctx context.Context, meta RequestMeta, in SignupInput)
 			}
 			return err
 		}
-		return s.audit(ctx, tx, meta, tenant.ID, user.ID, "user.signup", user.ID, nil)
+		return s.auditor.Record(ctx, tx, meta, tenant.ID, user.ID, "user.signup", user.ID, nil)
 	})
 	if err != nil {
 		return nil, nil, err

@@ -1,7 +1,6 @@
 package rampart
 
 import (
-	"errors"
 	"time"
 )
 
@@ -58,8 +57,8 @@ var (
 		Message: "an API key cannot do this; a person must sign in and prove their password"}
 )
 
-// Identity signs people up and in, and manages their sessions, passwords and
-// second factors.
+// Identity is the accounts service: it signs people up and in, and manages
+// their sessions, passwords and second factors. New builds it.
 type Identity struct {
 	store    Store
 	hasher   PasswordHasher
@@ -68,45 +67,10 @@ type Identity struct {
 	sealer   Sealer
 	throttle LoginThrottle
 	totp     TOTP
+	auditor  Auditor
 	now      func() time.Time
 	cfg      IdentityConfig
 }
-
-// IdentityDeps are Identity's collaborators; all are required.
-type IdentityDeps struct {
-	Store    Store
-	Hasher   PasswordHasher
-	Policy   PasswordPolicy
-	Tokens   TokenIssuer
-	Sealer   Sealer
-	Throttle LoginThrottle
-	TOTP     TOTP
-	Now      func() time.Time // nil means time.Now
-}
-
-// NewIdentity returns the identity service.
-func NewIdentity(d IdentityDeps, cfg IdentityConfig) (*Identity, error) {
-	if d.Store == nil || d.Hasher == nil || d.Policy == nil || d.Tokens == nil || d.Sealer == nil ||
-		d.Throttle == nil || d.TOTP == nil {
-		return nil, errors.New("rampart: identity: a dependency is missing")
-	}
-	if cfg.AccessTTL <= 0 || cfg.AccessTTL > MaxAccessTTL {
-		return nil, errors.New("rampart: identity: the access token lifetime must be at most 15 minutes")
-	}
-	if cfg.RefreshGrace < 0 || cfg.RefreshGrace > MaxRefreshGrace || cfg.StepUpMaxAge <= 0 {
-		return nil, errors.New("rampart: identity: the refresh grace must be 0 to 1 minute and the step-up age more than 0")
-	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	return &Identity{store: d.Store, hasher: d.Hasher, policy: d.Policy, tokens: d.Tokens, sealer: d.Sealer,
-		throttle: d.Throttle, totp: d.TOTP, now: d.Now, cfg: cfg}, nil
-}
-
-// Now is the identity service's clock (IdentityDeps.Now). The edge checks
-// access tokens against it, so that token expiry, session expiry and the
-// sign-in throttle all read the same time.
-func (s *Identity) Now() time.Time { return s.now() }
 
 // PasswordLengths are the configured policy's limits on a new password.
 func (s *Identity) PasswordLengths() (minLength, maxLength int) { return s.policy.Lengths() }

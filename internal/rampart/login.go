@@ -80,7 +80,7 @@ func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (
 		if tokens, err = s.startSession(ctx, tx, meta, user); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, meta, user.TenantID, user.ID, "user.login", tokens.SessionID, nil)
+		return s.auditor.Record(ctx, tx, meta, user.TenantID, user.ID, "user.login", tokens.SessionID, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (s *Identity) loginFailed(ctx context.Context, meta RequestMeta, account st
 	if user != nil {
 		// The failure is counted by the throttle, not in the database: the
 		// event is the only write here.
-		if err := s.audit(ctx, s.store, meta, user.TenantID, user.ID, "user.login_failed", user.ID, nil); err != nil {
+		if err := s.auditor.Record(ctx, s.store, meta, user.TenantID, user.ID, "user.login_failed", user.ID, nil); err != nil {
 			return err
 		}
 	}

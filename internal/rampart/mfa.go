@@ -102,7 +102,7 @@ func (s *Identity) ConfirmTOTP(ctx context.Context, meta RequestMeta, p Principa
 		if err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, meta, p.TenantID, p.UserID, "user.mfa_enabled", p.UserID, nil)
+		return s.auditor.Record(ctx, tx, meta, p.TenantID, p.UserID, "user.mfa_enabled", p.UserID, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -137,6 +137,6 @@ func (s *Identity) DisableTOTP(ctx context.Context, meta RequestMeta, p Principa
 		}); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, meta, p.TenantID, p.UserID, "user.mfa_disabled", p.UserID, nil)
+		return s.auditor.Record(ctx, tx, meta, p.TenantID, p.UserID, "user.mfa_disabled", p.UserID, nil)
 	})
 }

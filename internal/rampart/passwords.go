@@ -3,8 +3,8 @@ package rampart
 import "context"
 
 // checkPassword applies the policy and reports a violation as a field error.
-func (s *Identity) checkPassword(field, password string, context ...string) error {
-	if err := s.policy.Check(password, context...); err != nil {
+func checkPassword(policy PasswordPolicy, field, password string, context ...string) error {
+	if err := policy.Check(password, context...); err != nil {
 		return &Error{Kind: KindInvalid, Code: "weak-password", Field: field, Message: err.Error()}
 	}
 	return nil
@@ -57,7 +57,7 @@ func (s *Identity) ChangePassword(ctx context.Context, meta RequestMeta, p Princ
 	if err := s.reauthenticate(ctx, meta, user, current); err != nil {
 		return err
 	}
-	if err := s.checkPassword("newPassword", next, user.Email, user.DisplayName); err != nil {
+	if err := checkPassword(s.policy, "newPassword", next, user.Email, user.DisplayName); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, next)
@@ -75,6 +75,6 @@ func (s *Identity) ChangePassword(ctx context.Context, meta RequestMeta, p Princ
 		if err := tx.RevokeUserSessions(ctx, p.TenantID, p.UserID, p.SessionID, now, "password changed"); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, meta, p.TenantID, p.UserID, "user.password_changed", p.UserID, nil)
+		return s.auditor.Record(ctx, tx, meta, p.TenantID, p.UserID, "user.password_changed", p.UserID, nil)
 	})
 }

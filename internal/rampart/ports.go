@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// The identity service's dependencies are declared here, where they are
-// used; the adapters (password, token, seal, throttle, totp) satisfy them
+// The domain services' dependencies (ports) are declared here, in one
+// place; the adapters (password, token, seal, throttle, totp) satisfy them
 // structurally.
 
 // PasswordHasher hashes and verifies passwords.
@@ -46,6 +46,11 @@ type AccessClaims struct {
 	// AuthTime is the session's AuthTime (auth_time, RFC 9470); zero in a
 	// token issued before sessions had one.
 	AuthTime time.Time
+}
+
+// TokenVerifier checks an access token's signature and claims at now.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string, now time.Time) (AccessClaims, error)
 }
 
 // TokenIssuer signs access tokens.

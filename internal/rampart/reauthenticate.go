@@ -55,7 +55,7 @@ func (s *Identity) Reauthenticate(ctx context.Context, meta RequestMeta, p Princ
 		if err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, meta, p.TenantID, p.UserID, "session.reauthenticated", p.SessionID, nil)
+		return s.auditor.Record(ctx, tx, meta, p.TenantID, p.UserID, "session.reauthenticated", p.SessionID, nil)
 	})
 	if ErrorKind(err) == KindNotFound {
 		return nil, errSessionEnded

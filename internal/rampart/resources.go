@@ -2,32 +2,27 @@ package rampart
 
 import (
 	"context"
-	"errors"
+	"time"
 )
 
-// Service manages a tenant's resources: orders, users, API keys and the
-// audit log. Every method takes the acting Principal, calls Authorize
-// before it touches the store, and reaches the store only with the
-// principal's tenant, so no call can read or change another tenant's data.
-//
-// It shares the identity service's store, clock, password rules and audit
-// trail, which is why it is built from one.
-type Service struct {
-	id *Identity
-}
-
-// NewService returns the resource service that works alongside id.
-func NewService(id *Identity) (*Service, error) {
-	if id == nil {
-		return nil, errors.New("rampart: service: the identity service is missing")
-	}
-	return &Service{id: id}, nil
+// Resources is the service for a tenant's resources: orders, users, API
+// keys and the audit log. Every method takes the acting Principal, calls
+// Authorize before it touches the store, and reaches the store only with
+// the principal's tenant, so no call can read or change another tenant's
+// data. New builds it.
+type Resources struct {
+	store   Store
+	hasher  PasswordHasher // new users' passwords
+	policy  PasswordPolicy
+	auditor Auditor
+	stepUp  *Authenticator // a role change needs a recent password proof
+	now     func() time.Time
 }
 
 // audit records an action of p in p's tenant through tx, the unit that
-// makes the change (see Identity.audit).
-func (s *Service) audit(ctx context.Context, tx Store, meta RequestMeta, p Principal, typ, target string, details map[string]string) error {
-	return s.id.audit(ctx, tx, meta, p.TenantID, actorID(p), typ, target, details)
+// makes the change (see Auditor.Record).
+func (s *Resources) audit(ctx context.Context, tx Store, meta RequestMeta, p Principal, typ, target string, details map[string]string) error {
+	return s.auditor.Record(ctx, tx, meta, p.TenantID, actorID(p), typ, target, details)
 }
 
 // ValidID reports whether id could be an id this server issued: a UUID in

@@ -123,7 +123,7 @@ func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken s
 		if err != nil || !reused {
 			return err
 		}
-		return s.audit(ctx, tx, meta, sess.TenantID, sess.UserID, "session.refresh_reuse", sess.ID, nil)
+		return s.auditor.Record(ctx, tx, meta, sess.TenantID, sess.UserID, "session.refresh_reuse", sess.ID, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -168,7 +168,7 @@ func (s *Identity) revokeSession(ctx context.Context, meta RequestMeta, p Princi
 		if err != nil || !revoked {
 			return err
 		}
-		return s.audit(ctx, tx, meta, p.TenantID, p.UserID, typ, sessionID, nil)
+		return s.auditor.Record(ctx, tx, meta, p.TenantID, p.UserID, typ, sessionID, nil)
 	})
 }
 
