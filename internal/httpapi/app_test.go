@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,24 +26,9 @@ import (
 	"example.com/rampart/internal/token"
 )
 
-// testClock is a settable clock shared by the identity service, the token
-// manager and the throttle, so tests can move time instead of sleeping.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// testClock is the clock shared by the services, the token manager and
+// the throttle, so tests can move time instead of sleeping.
+type testClock = testutil.Clock
 
 // testApp is the whole server in-process: the real edge over the
 // application that `rampart serve` builds (app.Build: the services with the
@@ -131,7 +115,7 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	clock := &testClock{t: time.Now()}
+	clock := testutil.NewClock(time.Now())
 	cfg := rampart.DefaultIdentityConfig
 	if ac.identity != nil {
 		ac.identity(&cfg)
