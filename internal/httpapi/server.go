@@ -32,8 +32,8 @@ type Options struct {
 	Logger         *slog.Logger
 	Store          Pinger
 	Services       *rampart.Services // built by internal/app; the server only calls them
-	Tokens         JWKSource // publishes the keys; verifying a token is Services.Auth's job
-	CursorKey      []byte // HMAC key for pagination cursors, at least 32 bytes
+	Tokens         JWKSource         // publishes the keys; verifying a token is Services.Auth's job
+	CursorKey      []byte            // HMAC key for pagination cursors, at least 32 bytes
 	Registry       prometheus.Registerer
 	CORSOrigins    []string
 	TrustedProxies []netip.Prefix
