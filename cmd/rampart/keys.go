@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"example.com/rampart/internal/app"
+	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/token"
 )
 
@@ -35,15 +38,19 @@ func keysRotate(ctx context.Context, environ []string, stdout, stderr io.Writer)
 	if err := requireCurrentSchema(ctx, st); err != nil {
 		return err
 	}
-	k, err := loadKeys(ctx, cfg, st)
+	master, err := masterKey(cfg)
+	if err != nil {
+		return err
+	}
+	_, tokens, err := app.OpenKeys(ctx, st, master, rampart.DefaultIdentityConfig.AccessTTL, nil)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	if err := k.tokens.Rotate(ctx, now); err != nil {
+	if err := tokens.Rotate(ctx, now); err != nil {
 		return err
 	}
-	kid := k.tokens.ActiveKID()
+	kid := tokens.ActiveKID()
 	fmt.Fprintf(stdout, "new signing key %s\n", kid)
 	fmt.Fprintf(stdout, "running replicas sign with it by %s (they reload the keys every %v)",
 		now.Add(token.RefreshEvery).UTC().Format(time.RFC3339), token.RefreshEvery)
@@ -96,4 +103,13 @@ func followKeyRotations(ctx context.Context, client *redis.Client, channel strin
 			logger.Info("signing keys: reloaded after a rotation", slog.String("announced", msg.Payload), slog.String("signing", tokens.ActiveKID()))
 		}
 	}
+}
+
+// masterKey decodes RAMPART_MASTER_KEY for serve and for `keys rotate`.
+func masterKey(cfg Config) ([]byte, error) {
+	master, err := decodeMasterKey(cfg.MasterKey.Reveal())
+	if err != nil {
+		return nil, errors.New("RAMPART_MASTER_KEY: not a usable key")
+	}
+	return master, nil
 }

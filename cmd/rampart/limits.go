@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"example.com/rampart/internal/app"
 	"example.com/rampart/internal/httpapi"
 	"example.com/rampart/internal/logging"
 	"example.com/rampart/internal/rampart"
@@ -46,7 +47,7 @@ func buildLimits(cfg Config, logger *slog.Logger) (*limits, error) {
 		budgets[class] = rampart.RateLimit{N: r.N, Per: r.Per}
 	}
 	local := ratelimit.NewMemory(maxLimiterKeys, nil)
-	localThrottle := throttle.NewMemory(throttle.DefaultPolicy, maxThrottledAccounts, nil)
+	localThrottle := throttle.NewMemory(throttle.DefaultPolicy, app.MaxThrottledAccounts, nil)
 	if cfg.RedisURL == "" {
 		return &limits{
 			http:     httpapi.RateLimits{Limiter: local, Budgets: budgets},

@@ -22,7 +22,7 @@ func TestLoginFloodIsRefusedAtOnce(t *testing.T) {
 		t.Fatalf("signup: %d %s", r.code, r.body)
 	}
 
-	capacity := runtime.GOMAXPROCS(0) * 17 // hash slots + queue, as wired in identity.go
+	capacity := runtime.GOMAXPROCS(0) * 17 // hash slots + queue, as wired in internal/app
 	n := 3 * capacity
 	results := make([]response, n)
 	var wg sync.WaitGroup

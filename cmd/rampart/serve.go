@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"example.com/rampart/internal/app"
 	"example.com/rampart/internal/httpapi"
 	"example.com/rampart/internal/logging"
 	"example.com/rampart/internal/password"
@@ -101,50 +102,60 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	defer lim.close()
 	go probeRedis(ctx, lim)
 
-	// Authenticated requests read their session through a short-lived
-	// cache; revocations reach the other replicas through Redis.
-	sessions := sessioncache.New(st, nil, nil)
-	if lim.redis != nil {
-		bus := sessioncache.NewRedisBus(lim.redis, cfg.RedisPrefix+"revocations")
-		sessions = sessioncache.New(st, bus, nil)
-		go bus.Listen(ctx, sessions, logger)
-		registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "rampart_session_revocations_received_total",
-			Help: "Session revocations received over Redis and applied to this replica's session cache.",
-		}, func() float64 { return float64(bus.Received()) }))
-	}
-
 	checkpoints, err := openCheckpointExporter(cfg, logger)
 	if err != nil {
 		logger.Error("audit checkpoints", slog.String("error", err.Error()))
 		return errReported
 	}
 	defer checkpoints.Close()
-	parts, err := buildIdentity(ctx, cfg, rampart.WithAuditCheckpoints(sessions, checkpoints), lim.throttle)
+	master, err := masterKey(cfg)
 	if err != nil {
 		logger.Error("identity", slog.String("error", err.Error()))
 		return errReported
+	}
+	idCfg := rampart.DefaultIdentityConfig
+	idCfg.StepUpMaxAge, idCfg.RefreshGrace = cfg.StepUpMaxAge, cfg.RefreshReuseGrace
+	appCfg := app.Config{Store: st, MasterKey: master, Argon2: cfg.Argon2,
+		Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Identity: idCfg,
+		Throttle: lim.throttle, Checkpoints: checkpoints}
+	// Revocations reach the other replicas' session caches through Redis.
+	var bus *sessioncache.RedisBus
+	if lim.redis != nil {
+		bus = sessioncache.NewRedisBus(lim.redis, cfg.RedisPrefix+"revocations")
+		appCfg.Revocations = bus
+	}
+	parts, err := app.Build(ctx, appCfg)
+	if err != nil {
+		logger.Error("identity", slog.String("error", err.Error()))
+		return errReported
+	}
+	if bus != nil {
+		go bus.Listen(ctx, parts.Sessions, logger)
+		registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rampart_session_revocations_received_total",
+			Help: "Session revocations received over Redis and applied to this replica's session cache.",
+		}, func() float64 { return float64(bus.Received()) }))
 	}
 	setMemoryLimit(cfg.Argon2, logger)
 	// Another replica or `rampart keys rotate` may rotate the signing keys:
 	// pick them up at once when Redis tells, and by polling in any case.
 	go refreshKeys(ctx, parts, logger, keyReloadEvery)
 	if lim.redis != nil {
-		go followKeyRotations(ctx, lim.redis, cfg.RedisPrefix+keyRotationsChannel, parts.tokens, logger)
+		go followKeyRotations(ctx, lim.redis, cfg.RedisPrefix+keyRotationsChannel, parts.Tokens, logger)
 	}
 
 	registry.MustRegister(
 		// A login flood shows here first: every slot busy, the queue full.
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_password_hashes_running", Help: "argon2id hashes computing now."},
-			func() float64 { return float64(parts.hasher.Stats().Running) }),
+			func() float64 { return float64(parts.Hasher.Stats().Running) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_password_hashes_queued", Help: "Password hashes waiting for a slot."},
-			func() float64 { return float64(parts.hasher.Stats().Queued) }))
+			func() float64 { return float64(parts.Hasher.Stats().Queued) }))
 	handler, err := httpapi.NewServer(httpapi.Options{
 		Logger:         logger,
 		Store:          st,
-		Identity:       parts.identity,
-		Tokens:         parts.tokens,
-		CursorKey:      parts.cursorKey,
+		Services:       parts.Services,
+		Tokens:         parts.Tokens,
+		CursorKey:      parts.CursorKey,
 		Registry:       registry,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
@@ -187,7 +198,7 @@ const memoryLimitBase = 48 << 20
 
 // setMemoryLimit caps the Go runtime's memory, unless the operator set
 // GOMEMLIMIT, at the argon2id work memory (one reused buffer per hash slot,
-// see identity.go) plus memoryLimitBase. Without a limit, GOGC=100 lets
+// see internal/app) plus memoryLimitBase. Without a limit, GOGC=100 lets
 // garbage grow as large as the live heap, which those buffers dominate:
 // ~123 MiB RSS under a 500-client login flood on 2 CPUs instead of ~102
 // (bench/RESULTS.md).
@@ -235,9 +246,9 @@ var keyReloadEvery = token.RefreshEvery
 // refreshKeys reloads the signing keys every interval until ctx ends, so
 // keys rotated by another replica (or `rampart keys rotate`) are used
 // without a restart.
-func refreshKeys(ctx context.Context, parts *identityParts, logger *slog.Logger, interval time.Duration) {
+func refreshKeys(ctx context.Context, parts *app.App, logger *slog.Logger, interval time.Duration) {
 	every(ctx, interval, func() {
-		if err := parts.tokens.Refresh(ctx); err != nil {
+		if err := parts.Tokens.Refresh(ctx); err != nil {
 			logger.Warn("reload signing keys", slog.String("error", err.Error()))
 		}
 	})

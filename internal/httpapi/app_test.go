@@ -11,73 +11,59 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"example.com/rampart/internal/app"
 	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/postgres"
 	"example.com/rampart/internal/rampart"
-	"example.com/rampart/internal/seal"
 	"example.com/rampart/internal/sqlite"
 	"example.com/rampart/internal/testutil"
-	"example.com/rampart/internal/throttle"
 	"example.com/rampart/internal/token"
-	"example.com/rampart/internal/totp"
 )
 
-// testClock is a settable clock shared by the identity service, the token
-// manager and the throttle, so tests can move time instead of sleeping.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// testClock is the clock shared by the services, the token manager and
+// the throttle, so tests can move time instead of sleeping.
+type testClock = testutil.Clock
 
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// testApp is the whole server in-process: the real edge, routes, identity
-// service and adapters, on a SQLite file of its own (or a PostgreSQL
-// database, see appConfig).
+// testApp is the whole server in-process: the real edge over the
+// application that `rampart serve` builds (app.Build: the services with the
+// production adapters, session cache included), on a SQLite file of its
+// own (or a PostgreSQL database, see appConfig).
 type testApp struct {
 	t        testing.TB
 	handler  http.Handler
-	store    rampart.Store
+	store    rampart.Store // the store the services use, behind the session cache
+	services *rampart.Services
 	identity *rampart.Identity
 	tokens   *token.Manager
 	clock    *testClock
 	logs     *testutil.SyncBuffer
 	dir      string // holds the database files
 	hasher   *countingHasher
+	deps     rampart.Deps // what services were built from (see rebuild)
+	cfg      rampart.IdentityConfig
 }
 
 // countingHasher counts argon2id verifications (a wrong password's and an
 // unknown account's dummy one alike), so that tests compare work, not time.
 type countingHasher struct {
-	*password.Hasher
+	rampart.PasswordHasher
 	verifications atomic.Int64
 }
 
 func (c *countingHasher) Verify(ctx context.Context, pw, encoded string) (bool, bool, error) {
 	c.verifications.Add(1)
-	return c.Hasher.Verify(ctx, pw, encoded)
+	return c.PasswordHasher.Verify(ctx, pw, encoded)
 }
 
 func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
 	c.verifications.Add(1)
-	return c.Hasher.VerifyDummy(ctx, pw)
+	return c.PasswordHasher.VerifyDummy(ctx, pw)
 }
 
 func newTestApp(t testing.TB) *testApp { return newTestAppWith(t, appConfig{}) }
@@ -129,44 +115,44 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	box, err := seal.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &testClock{t: time.Now()}
+	clock := testutil.NewClock(time.Now())
 	cfg := rampart.DefaultIdentityConfig
 	if ac.identity != nil {
 		ac.identity(&cfg)
 	}
-	tokens, err := token.New(st, box, token.Config{Issuer: "rampart", Audience: "rampart-api", Lifetime: cfg.AccessTTL, Now: clock.Now})
+	built, err := app.Build(ctx, app.Config{Store: st, MasterKey: key, Argon2: password.DefaultParams,
+		Policy: policy, Identity: cfg, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tokens.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	inner, err := password.New(password.DefaultParams, 2, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher := &countingHasher{Hasher: inner}
-	identity, err := rampart.NewIdentity(rampart.IdentityDeps{
-		Store: st, Hasher: hasher, Policy: policy, Tokens: tokens, Sealer: box,
-		Throttle: throttle.NewMemory(throttle.DefaultPolicy, 1000, clock.Now), TOTP: totp.Authenticator{}, Now: clock.Now,
-	}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &testutil.SyncBuffer{}
-	h, err := NewServer(Options{
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Store: st, Identity: identity, Tokens: tokens,
-		CursorKey: key, Registry: prometheus.NewRegistry(), MaxBodyBytes: maxBodyBytes, Version: "test",
+	// The same services, with the production hasher (and its overload
+	// answer) wrapped to count verifications.
+	a := &testApp{t: t, store: built.Store, tokens: built.Tokens, clock: clock, dir: dir, deps: built.Deps, cfg: cfg}
+	a.hasher = &countingHasher{PasswordHasher: built.Deps.Hasher}
+	a.services = a.rebuild(func(d *rampart.Deps) { d.Hasher = a.hasher })
+	a.identity = a.services.Identity
+	a.logs = &testutil.SyncBuffer{}
+	a.handler, err = NewServer(Options{
+		Logger: slog.New(slog.NewJSONHandler(a.logs, nil)), Store: st, Services: a.services, Tokens: built.Tokens,
+		CursorKey: built.CursorKey, Registry: prometheus.NewRegistry(), MaxBodyBytes: maxBodyBytes, Version: "test",
 		CORSOrigins: []string{testOrigin},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testApp{t: t, handler: h, store: st, identity: identity, tokens: tokens, clock: clock, logs: logs, dir: dir, hasher: hasher}
+	return a
+}
+
+// rebuild returns a's services built again from the same adapters, with
+// edit applied (to count an adapter's calls, say).
+func (a *testApp) rebuild(edit func(*rampart.Deps)) *rampart.Services {
+	a.t.Helper()
+	edit(&a.deps)
+	services, err := rampart.New(a.deps, a.cfg)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return services
 }
 
 type response struct {

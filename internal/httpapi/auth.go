@@ -5,15 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"example.com/rampart/internal/rampart"
 )
-
-// TokenVerifier checks an access token's signature and claims.
-type TokenVerifier interface {
-	Verify(ctx context.Context, token string, now time.Time) (rampart.AccessClaims, error)
-}
 
 type principalKey struct{}
 
@@ -28,7 +22,7 @@ func principalFrom(ctx context.Context) rampart.Principal {
 // token whose session is still live, or an API key that is neither revoked
 // nor expired. Credentials are read only from the Authorization header,
 // never from the query string or a cookie (AUTH-06).
-func authenticate(tokens TokenVerifier, deps handlerDeps) func(http.Handler) http.Handler {
+func authenticate(deps handlerDeps) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			credential, ok := bearerToken(r)
@@ -36,19 +30,7 @@ func authenticate(tokens TokenVerifier, deps handlerDeps) func(http.Handler) htt
 				writeProblem(w, r, probUnauthenticated, "send an access token or API key as Authorization: Bearer <credential>", nil)
 				return
 			}
-			var p rampart.Principal
-			var err error
-			if rampart.IsAPIKey(credential) {
-				p, err = deps.service.AuthenticateAPIKey(r.Context(), credential)
-			} else {
-				var claims rampart.AccessClaims
-				// The identity service's clock, which also judges the
-				// session, so a test clock (or any injected one) governs
-				// token expiry too.
-				if claims, err = tokens.Verify(r.Context(), credential, deps.identity.Now()); err == nil {
-					p, err = deps.identity.Authenticate(r.Context(), claims)
-				}
-			}
+			p, err := deps.auth.Authenticate(r.Context(), credential)
 			if err != nil {
 				writeCredentialError(w, r, deps.logger, err)
 				return
@@ -104,12 +86,12 @@ func authorize(action rampart.Action, deps handlerDeps) func(http.Handler) http.
 }
 
 // requireStepUp lets a request through to a sensitive route only when its
-// principal proved the password recently (rampart.Identity.RequireStepUp):
+// principal proved the password recently (rampart.Authenticator.RequireStepUp):
 // otherwise 401 with an RFC 9470 challenge, or 403 for an API key.
 func requireStepUp(deps handlerDeps) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := deps.identity.RequireStepUp(principalFrom(r.Context())); err != nil {
+			if err := deps.auth.RequireStepUp(principalFrom(r.Context())); err != nil {
 				writeError(w, r, deps.logger, err)
 				return
 			}

@@ -35,7 +35,7 @@ func BenchmarkHealthz(b *testing.B) {
 		h, err := NewServer(Options{
 			Logger:       logging.New(io.Discard, slog.LevelInfo), // the production handler, redaction included
 			Store:        app.store,
-			Identity:     app.identity,
+			Services:     app.services,
 			Tokens:       app.tokens,
 			CursorKey:    make([]byte, 32),
 			Registry:     prometheus.NewRegistry(),

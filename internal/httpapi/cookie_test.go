@@ -15,7 +15,7 @@ import (
 func withCookieMode(t *testing.T, app *testApp) {
 	t.Helper()
 	h, err := NewServer(Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: app.store, Identity: app.identity,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: app.store, Services: app.services,
 		Tokens: app.tokens, CursorKey: make([]byte, 32), Registry: prometheus.NewRegistry(), MaxBodyBytes: 100 << 10,
 		CORSOrigins: []string{testOrigin}, RefreshCookie: true,
 	})

@@ -29,7 +29,7 @@ import (
 func (a *testApp) serverWith(edit func(*Options)) http.Handler {
 	a.t.Helper()
 	opts := Options{
-		Logger: slog.New(slog.NewJSONHandler(a.logs, nil)), Store: a.store, Identity: a.identity, Tokens: a.tokens,
+		Logger: slog.New(slog.NewJSONHandler(a.logs, nil)), Store: a.store, Services: a.services, Tokens: a.tokens,
 		CursorKey: make([]byte, 32), Registry: prometheus.NewRegistry(), MaxBodyBytes: 100 << 10, Version: "test",
 		CORSOrigins: []string{testOrigin},
 	}

@@ -37,14 +37,7 @@ func testPasswordHash(t testing.TB) string {
 	return testPassHash
 }
 
-func (a *testApp) service() *rampart.Service {
-	a.t.Helper()
-	s, err := rampart.NewService(a.identity)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return s
-}
+func (a *testApp) service() *rampart.Resources { return a.services.Resources }
 
 // newTenant creates a tenant and its first admin.
 func (a *testApp) newTenant() (tenantID string, admin *rampart.User) {

@@ -120,7 +120,7 @@ func TestLimitedRoutesThroughTheServer(t *testing.T) {
 	app.signup("limited@example.com")
 	tok := app.login("limited@example.com", testPassword)
 	h, err := NewServer(Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: app.store, Identity: app.identity,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: app.store, Services: app.services,
 		Tokens: app.tokens, CursorKey: make([]byte, 32), Registry: prometheus.NewRegistry(), MaxBodyBytes: 100 << 10,
 		RateLimits: RateLimits{Limiter: ratelimit.NewMemory(1000, nil), Budgets: map[string]rampart.RateLimit{
 			classAuth: {N: 2, Per: time.Minute}, classAPI: {N: 100, Per: time.Minute}, classPublic: {N: 100, Per: time.Minute},

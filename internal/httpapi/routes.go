@@ -26,7 +26,7 @@ type route struct {
 	action rampart.Action
 	// stepUp marks a sensitive route (⚑ in api.md): one that changes
 	// credentials, second factors, API keys or who may act in the tenant.
-	// It needs a recent password proof (rampart.Identity.RequireStepUp), so
+	// It needs a recent password proof (rampart.Authenticator.RequireStepUp), so
 	// that a stolen access token cannot be turned into lasting access. Any
 	// route that changes credentials must set it.
 	stepUp   bool
@@ -93,22 +93,20 @@ func (rt route) errorStatuses() []int {
 type handlerDeps struct {
 	logger   *slog.Logger
 	identity *rampart.Identity
-	service  *rampart.Service
+	service  *rampart.Resources
+	auth     *rampart.Authenticator
 	cursors  cursorCodec
 	cookie   cookieMode
 }
 
 func newHandlerDeps(opts Options) handlerDeps {
-	// The resource service shares the identity service's store, clock and
-	// password rules; it keeps no state of its own, so building it here
-	// from opts.Identity needs no extra wiring. Route-table tests that run
-	// without an identity service get none.
-	var svc *rampart.Service
-	if opts.Identity != nil {
-		svc, _ = rampart.NewService(opts.Identity)
-	}
-	return handlerDeps{logger: opts.Logger, identity: opts.Identity, service: svc, cursors: cursorCodec{key: opts.CursorKey},
+	// Route-table tests run without services.
+	d := handlerDeps{logger: opts.Logger, cursors: cursorCodec{key: opts.CursorKey},
 		cookie: cookieMode{enabled: opts.RefreshCookie, origins: opts.CORSOrigins, maxAge: rampart.DefaultIdentityConfig.SessionMax}}
+	if opts.Services != nil {
+		d.identity, d.service, d.auth = opts.Services.Identity, opts.Services.Resources, opts.Services.Auth
+	}
+	return d
 }
 
 // routeTable is the entire public API on one page: each route with the

@@ -27,19 +27,13 @@ type JWKSource interface {
 	JWKS() ([]byte, error)
 }
 
-// Tokens verifies access tokens and publishes their keys.
-type Tokens interface {
-	TokenVerifier
-	JWKSource
-}
-
 // Options are the server's dependencies and settings, all explicit.
 type Options struct {
 	Logger         *slog.Logger
 	Store          Pinger
-	Identity       *rampart.Identity
-	Tokens         Tokens
-	CursorKey      []byte // HMAC key for pagination cursors, at least 32 bytes
+	Services       *rampart.Services // built by internal/app; the server only calls them
+	Tokens         JWKSource         // publishes the keys; verifying a token is Services.Auth's job
+	CursorKey      []byte            // HMAC key for pagination cursors, at least 32 bytes
 	Registry       prometheus.Registerer
 	CORSOrigins    []string
 	TrustedProxies []netip.Prefix
@@ -53,9 +47,10 @@ type Options struct {
 // NewServer returns the public HTTP handler: the route table behind the
 // middleware chain.
 func NewServer(opts Options) (handler http.Handler, err error) {
-	if opts.Logger == nil || opts.Store == nil || opts.Identity == nil || opts.Tokens == nil ||
+	if opts.Logger == nil || opts.Store == nil || opts.Services == nil || opts.Services.Identity == nil ||
+		opts.Services.Resources == nil || opts.Services.Auth == nil || opts.Tokens == nil ||
 		opts.Registry == nil || opts.MaxBodyBytes <= 0 || len(opts.CursorKey) < 32 {
-		return nil, errors.New("httpapi: Logger, Store, Identity, Tokens, Registry, MaxBodyBytes and a 32-byte CursorKey are required")
+		return nil, errors.New("httpapi: Logger, Store, Services, Tokens, Registry, MaxBodyBytes and a 32-byte CursorKey are required")
 	}
 	m, err := newMetrics(opts.Registry)
 	if err != nil {
@@ -74,7 +69,7 @@ func NewServer(opts Options) (handler http.Handler, err error) {
 	if err := checkRoutes(routes); err != nil {
 		return nil, err
 	}
-	pwMin, pwMax := opts.Identity.PasswordLengths()
+	pwMin, pwMax := opts.Services.Identity.PasswordLengths()
 	docCfg := openAPIConfig{version: opts.Version, passwordMinimum: pwMin, passwordMaximum: pwMax, maxBodyBytes: opts.MaxBodyBytes}
 	if openAPI, err = marshalOpenAPI(buildOpenAPI(routes, docCfg)); err != nil {
 		return nil, err
@@ -88,7 +83,7 @@ func NewServer(opts Options) (handler http.Handler, err error) {
 // runs only for a caller the policy allows that function. (The service
 // checks again, with the object in hand.)
 func newMux(routes []route, opts Options, d handlerDeps) *http.ServeMux {
-	authn := authenticate(opts.Tokens, d)
+	authn := authenticate(d)
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		h := rt.handler

@@ -237,25 +237,25 @@ func TestTokenForAnotherUsersSessionIsRefused(t *testing.T) {
 	}
 }
 
-// countingTokens counts the access tokens that reach verification.
-type countingTokens struct {
-	Tokens
+// countingVerifier counts the access tokens that reach verification.
+type countingVerifier struct {
+	rampart.TokenVerifier
 	calls int
 }
 
-func (c *countingTokens) Verify(ctx context.Context, tok string, now time.Time) (rampart.AccessClaims, error) {
+func (c *countingVerifier) Verify(ctx context.Context, tok string, now time.Time) (rampart.AccessClaims, error) {
 	c.calls++
-	return c.Tokens.Verify(ctx, tok, now)
+	return c.TokenVerifier.Verify(ctx, tok, now)
 }
 
 // TestOversizedBearerIsRefusedAtTheEdge: a credential over 4096 bytes is
 // answered 401 without being handed to verification; one of 4096 is.
 func TestOversizedBearerIsRefusedAtTheEdge(t *testing.T) {
 	a := newTestApp(t)
-	counting := &countingTokens{Tokens: a.tokens}
+	counting := &countingVerifier{TokenVerifier: a.tokens}
 	h, err := NewServer(Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: a.store, Identity: a.identity,
-		Tokens: counting, CursorKey: make([]byte, 32), Registry: prometheus.NewRegistry(), MaxBodyBytes: 100 << 10,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: a.store, Services: a.rebuild(func(d *rampart.Deps) { d.Verifier = counting }),
+		Tokens: a.tokens, CursorKey: make([]byte, 32), Registry: prometheus.NewRegistry(), MaxBodyBytes: 100 << 10,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,11 @@
 package rampart
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -70,4 +72,31 @@ func (e *AuditEvent) sum() []byte {
 	field(e.PrevHash)
 	h := sha256.Sum256(b)
 	return h[:]
+}
+
+// Auditor writes the security events of both services. It holds only the
+// clock: the store it writes through is the caller's unit of work.
+type Auditor struct {
+	now func() time.Time
+}
+
+// Record appends a security event to the tenant's chain through st: the tx
+// of the Store.Atomically unit that makes the change the event records, so
+// that the two are stored together or not at all, or the store itself for
+// an event that is the only write. It never carries a secret: callers pass
+// ids and fixed words only.
+func (a Auditor) Record(ctx context.Context, st Store, meta RequestMeta, tenantID, actorID, typ, target string, details map[string]string) error {
+	e := &AuditEvent{ID: NewID(), TenantID: tenantID, Time: a.now(), Type: typ, ActorID: actorID,
+		SourceIP: meta.SourceIP, RequestID: meta.RequestID, Target: target}
+	if details != nil {
+		b, err := json.Marshal(details)
+		if err != nil {
+			return WrapError(KindInternal, err, "")
+		}
+		e.Details = b
+	}
+	if err := st.AppendAuditEvent(ctx, e); err != nil {
+		return fmt.Errorf("audit %s: %w", typ, err)
+	}
+	return nil
 }

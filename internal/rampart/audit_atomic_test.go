@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/postgres"
@@ -46,7 +47,7 @@ type domain struct {
 	store    rampart.Store // the real store, for checking
 	fail     *atomic.Bool
 	identity *rampart.Identity
-	service  *rampart.Service
+	service  *rampart.Resources
 }
 
 func newDomain(t *testing.T, st rampart.Store) *domain {
@@ -70,18 +71,14 @@ func newDomain(t *testing.T, st rampart.Store) *domain {
 		t.Fatal(err)
 	}
 	fail := &atomic.Bool{}
-	id, err := rampart.NewIdentity(rampart.IdentityDeps{
-		Store: failingAudit{Store: st, fail: fail}, Hasher: hasher, Policy: password.DefaultPolicy, Tokens: tokens,
+	svcs, err := rampart.New(rampart.Deps{
+		Store: failingAudit{Store: st, fail: fail}, Hasher: hasher, Policy: password.DefaultPolicy, Tokens: tokens, Verifier: tokens,
 		Sealer: box, Throttle: throttle.NewMemory(throttle.DefaultPolicy, 1000, nil), TOTP: totp.Authenticator{},
 	}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := rampart.NewService(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &domain{store: st, fail: fail, identity: id, service: svc}
+	return &domain{store: st, fail: fail, identity: svcs.Identity, service: svcs.Resources}
 }
 
 // signupAndLogin signs up a tenant's admin and signs them in.
@@ -185,7 +182,7 @@ func TestChangesRollBackWhenTheirAuditEventFails(t *testing.T) {
 				_, err := d.identity.Login(ctx, meta, rampart.LoginInput{Email: member.Email, Password: testPassword})
 				return err
 			}, func() bool {
-				live, _, err := st.ListActiveSessions(ctx, tenant.ID, member.ID, d.identity.Now(), rampart.Page{Limit: 10})
+				live, _, err := st.ListActiveSessions(ctx, tenant.ID, member.ID, time.Now(), rampart.Page{Limit: 10})
 				return err == nil && len(live) == 1
 			}},
 			{"create order", func() error {

@@ -23,7 +23,7 @@ const (
 	MaxRefreshTokenLength = 256
 )
 
-// MaxAccessTTL is the longest an access token may live (NewIdentity refuses
+// MaxAccessTTL is the longest an access token may live (rampart.New refuses
 // a longer configuration): the bound on how long a stolen one works.
 const MaxAccessTTL = 15 * time.Minute
 

@@ -96,7 +96,7 @@ func IsAPIKey(credential string) bool {
 
 // CreateAPIKey creates a key for p's tenant and returns it with its text,
 // which is shown this once and stored only as a hash.
-func (s *Service) CreateAPIKey(ctx context.Context, meta RequestMeta, p Principal, in APIKeyInput) (*APIKey, string, error) {
+func (s *Resources) CreateAPIKey(ctx context.Context, meta RequestMeta, p Principal, in APIKeyInput) (*APIKey, string, error) {
 	if err := Authorize(p, ActionAPIKeyManage); err != nil {
 		return nil, "", err
 	}
@@ -107,7 +107,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, meta RequestMeta, p Principa
 	if err != nil {
 		return nil, "", err
 	}
-	now := s.id.now()
+	now := s.now()
 	if !in.ExpiresAt.IsZero() && !in.ExpiresAt.After(now) {
 		return nil, "", &Error{Kind: KindInvalid, Field: "expiresAt", Message: "must be in the future"}
 	}
@@ -115,7 +115,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, meta RequestMeta, p Principa
 		CreatedBy: actorID(p), CreatedAt: now}
 	text := newAPIKey(k.ID)
 	k.Prefix, k.Hash = text[:len(APIKeyPrefix)+apiKeyIDLen], hashToken(text)
-	err = s.id.store.Atomically(ctx, func(tx Store) error {
+	err = s.store.Atomically(ctx, func(tx Store) error {
 		if err := tx.CreateAPIKey(ctx, k); err != nil {
 			return err
 		}
@@ -146,23 +146,23 @@ func checkScopes(scopes []string) ([]string, error) {
 }
 
 // ListAPIKeys lists p's tenant's keys, revoked ones included, newest first.
-func (s *Service) ListAPIKeys(ctx context.Context, p Principal, page Page) ([]*APIKey, Cursor, error) {
+func (s *Resources) ListAPIKeys(ctx context.Context, p Principal, page Page) ([]*APIKey, Cursor, error) {
 	if err := Authorize(p, ActionAPIKeyManage); err != nil {
 		return nil, Cursor{}, err
 	}
-	return s.id.store.ListAPIKeys(ctx, p.TenantID, page)
+	return s.store.ListAPIKeys(ctx, p.TenantID, page)
 }
 
 // RevokeAPIKey revokes a key of p's tenant; it stops working at once.
 // Revoking a revoked key changes nothing and is not an error.
-func (s *Service) RevokeAPIKey(ctx context.Context, meta RequestMeta, p Principal, id string) error {
+func (s *Resources) RevokeAPIKey(ctx context.Context, meta RequestMeta, p Principal, id string) error {
 	if err := Authorize(p, ActionAPIKeyManage); err != nil {
 		return err
 	}
 	if !ValidID(id) {
 		return notFound("API key")
 	}
-	k, err := s.id.store.GetAPIKey(ctx, p.TenantID, id)
+	k, err := s.store.GetAPIKey(ctx, p.TenantID, id)
 	if ErrorKind(err) == KindNotFound {
 		return notFound("API key")
 	}
@@ -175,45 +175,10 @@ func (s *Service) RevokeAPIKey(ctx context.Context, meta RequestMeta, p Principa
 	if !k.RevokedAt.IsZero() {
 		return nil
 	}
-	return s.id.store.Atomically(ctx, func(tx Store) error {
-		if err := tx.RevokeAPIKey(ctx, p.TenantID, id, s.id.now()); err != nil {
+	return s.store.Atomically(ctx, func(tx Store) error {
+		if err := tx.RevokeAPIKey(ctx, p.TenantID, id, s.now()); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, meta, p, "apikey.revoked", id, nil)
 	})
-}
-
-// AuthenticateAPIKey resolves a key to its principal. A malformed key is
-// refused without a lookup; a revoked or expired one is refused from the
-// moment it is revoked or expires, since the key is looked up every time.
-// The key's last-used time is brought up to date when it is more than
-// apiKeyTouchEvery old, so a busy key is not a write per request.
-func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (Principal, error) {
-	id, ok := parseAPIKey(key)
-	if !ok {
-		return Principal{}, errInvalidAPIKey
-	}
-	hash := hashToken(key)
-	k, err := s.id.store.FindAPIKeyByHash(ctx, hash)
-	if ErrorKind(err) == KindNotFound {
-		return Principal{}, errInvalidAPIKey
-	}
-	if err != nil {
-		return Principal{}, err
-	}
-	now := s.id.now()
-	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 || k.ID != id || !k.RevokedAt.IsZero() {
-		return Principal{}, errInvalidAPIKey
-	}
-	// Said only to the holder of the whole key, and only when it was not
-	// revoked: "expired" tells the client to get a new key, not that the
-	// one it holds was ever withdrawn.
-	if !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) {
-		return Principal{}, errExpiredAPIKey
-	}
-	if now.Sub(k.LastUsedAt) >= apiKeyTouchEvery {
-		// Best effort: the key is valid whether or not the time is saved.
-		_ = s.id.store.TouchAPIKey(ctx, k.TenantID, k.ID, now)
-	}
-	return Principal{TenantID: k.TenantID, APIKeyID: k.ID, Scopes: slices.Clone(k.Scopes)}, nil
 }

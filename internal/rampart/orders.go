@@ -37,7 +37,7 @@ var errOrderNotPending = &Error{Kind: KindConflict, Code: "order-not-pending",
 	Message: "only a pending order can be cancelled or fulfilled"}
 
 // CreateOrder places a pending order owned by p and records who did.
-func (s *Service) CreateOrder(ctx context.Context, meta RequestMeta, p Principal, in OrderInput) (*Order, error) {
+func (s *Resources) CreateOrder(ctx context.Context, meta RequestMeta, p Principal, in OrderInput) (*Order, error) {
 	if err := Authorize(p, ActionOrderCreate); err != nil {
 		return nil, err
 	}
@@ -47,10 +47,10 @@ func (s *Service) CreateOrder(ctx context.Context, meta RequestMeta, p Principal
 	if err := checkNote(in.Note); err != nil {
 		return nil, err
 	}
-	now := s.id.now()
+	now := s.now()
 	o := &Order{ID: NewID(), TenantID: p.TenantID, OwnerID: actorID(p), Items: in.Items, Note: in.Note,
 		Status: OrderPending, CreatedAt: now, UpdatedAt: now}
-	err := s.id.store.Atomically(ctx, func(tx Store) error {
+	err := s.store.Atomically(ctx, func(tx Store) error {
 		if err := tx.CreateOrder(ctx, o); err != nil {
 			return err
 		}
@@ -64,7 +64,7 @@ func (s *Service) CreateOrder(ctx context.Context, meta RequestMeta, p Principal
 
 // ListOrders lists the orders p may read, newest first: a member's own, or
 // all of the tenant's for an admin or an API key.
-func (s *Service) ListOrders(ctx context.Context, p Principal, page Page) ([]*Order, Cursor, error) {
+func (s *Resources) ListOrders(ctx context.Context, p Principal, page Page) ([]*Order, Cursor, error) {
 	if err := Authorize(p, ActionOrderRead); err != nil {
 		return nil, Cursor{}, err
 	}
@@ -72,11 +72,11 @@ func (s *Service) ListOrders(ctx context.Context, p Principal, page Page) ([]*Or
 	if ownOnly(p, ActionOrderRead) {
 		f.OwnerID = actorID(p)
 	}
-	return s.id.store.ListOrders(ctx, p.TenantID, f, page)
+	return s.store.ListOrders(ctx, p.TenantID, f, page)
 }
 
 // GetOrder returns an order p may read.
-func (s *Service) GetOrder(ctx context.Context, p Principal, id string) (*Order, error) {
+func (s *Resources) GetOrder(ctx context.Context, p Principal, id string) (*Order, error) {
 	if err := Authorize(p, ActionOrderRead); err != nil {
 		return nil, err
 	}
@@ -90,11 +90,11 @@ func (s *Service) GetOrder(ctx context.Context, p Principal, id string) (*Order,
 	return o, nil
 }
 
-func (s *Service) getOrder(ctx context.Context, p Principal, id string) (*Order, error) {
+func (s *Resources) getOrder(ctx context.Context, p Principal, id string) (*Order, error) {
 	if !ValidID(id) {
 		return nil, notFound("order")
 	}
-	o, err := s.id.store.GetOrder(ctx, p.TenantID, id)
+	o, err := s.store.GetOrder(ctx, p.TenantID, id)
 	if ErrorKind(err) == KindNotFound {
 		return nil, notFound("order")
 	}
@@ -106,7 +106,7 @@ func (s *Service) getOrder(ctx context.Context, p Principal, id string) (*Order,
 // key with orders:write) may fulfil it. Any other change of status is a
 // Conflict. A change of status is recorded in the audit log; a new note
 // is not.
-func (s *Service) UpdateOrder(ctx context.Context, meta RequestMeta, p Principal, id string, u OrderUpdate) (*Order, error) {
+func (s *Resources) UpdateOrder(ctx context.Context, meta RequestMeta, p Principal, id string, u OrderUpdate) (*Order, error) {
 	if err := Authorize(p, ActionOrderUpdate); err != nil {
 		return nil, err
 	}
@@ -142,11 +142,11 @@ func (s *Service) UpdateOrder(ctx context.Context, meta RequestMeta, p Principal
 		if u.Note != nil {
 			o.Note = *u.Note
 		}
-		o.UpdatedAt = s.id.now()
+		o.UpdatedAt = s.now()
 		return nil
 	}
 	var o *Order
-	err := s.id.store.Atomically(ctx, func(tx Store) error {
+	err := s.store.Atomically(ctx, func(tx Store) error {
 		var err error
 		if o, err = tx.UpdateOrder(ctx, p.TenantID, id, update); err != nil || u.Status == nil {
 			return err
@@ -161,7 +161,7 @@ func (s *Service) UpdateOrder(ctx context.Context, meta RequestMeta, p Principal
 }
 
 // DeleteOrder deletes an order and records who did.
-func (s *Service) DeleteOrder(ctx context.Context, meta RequestMeta, p Principal, id string) error {
+func (s *Resources) DeleteOrder(ctx context.Context, meta RequestMeta, p Principal, id string) error {
 	if err := Authorize(p, ActionOrderDelete); err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (s *Service) DeleteOrder(ctx context.Context, meta RequestMeta, p Principal
 	if err := Authorize(p, ActionOrderDelete, o.resource()); err != nil {
 		return err
 	}
-	err = s.id.store.Atomically(ctx, func(tx Store) error {
+	err = s.store.Atomically(ctx, func(tx Store) error {
 		if err := tx.DeleteOrder(ctx, p.TenantID, id); err != nil {
 			return err
 		}

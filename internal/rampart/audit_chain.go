@@ -7,11 +7,11 @@ import (
 )
 
 // ListAuditEvents lists p's tenant's audit events, newest first.
-func (s *Service) ListAuditEvents(ctx context.Context, p Principal, f AuditFilter, page Page) ([]*AuditEvent, Cursor, error) {
+func (s *Resources) ListAuditEvents(ctx context.Context, p Principal, f AuditFilter, page Page) ([]*AuditEvent, Cursor, error) {
 	if err := Authorize(p, ActionAuditRead); err != nil {
 		return nil, Cursor{}, err
 	}
-	return s.id.store.ListAuditEvents(ctx, p.TenantID, f, page)
+	return s.store.ListAuditEvents(ctx, p.TenantID, f, page)
 }
 
 // MaxAuditBatch is the most events Store.ListAuditChain returns at once.

@@ -43,26 +43,26 @@ func checkRole(r Role) error {
 }
 
 // ListUsers lists p's tenant's users, newest first.
-func (s *Service) ListUsers(ctx context.Context, p Principal, page Page) ([]*User, Cursor, error) {
+func (s *Resources) ListUsers(ctx context.Context, p Principal, page Page) ([]*User, Cursor, error) {
 	if err := Authorize(p, ActionUserRead); err != nil {
 		return nil, Cursor{}, err
 	}
-	return s.id.store.ListUsers(ctx, p.TenantID, page)
+	return s.store.ListUsers(ctx, p.TenantID, page)
 }
 
 // GetUser returns a user of p's tenant.
-func (s *Service) GetUser(ctx context.Context, p Principal, id string) (*User, error) {
+func (s *Resources) GetUser(ctx context.Context, p Principal, id string) (*User, error) {
 	if err := Authorize(p, ActionUserRead); err != nil {
 		return nil, err
 	}
 	return s.getUser(ctx, p, ActionUserRead, id)
 }
 
-func (s *Service) getUser(ctx context.Context, p Principal, a Action, id string) (*User, error) {
+func (s *Resources) getUser(ctx context.Context, p Principal, a Action, id string) (*User, error) {
 	if !ValidID(id) {
 		return nil, notFound("user")
 	}
-	u, err := s.id.store.GetUser(ctx, p.TenantID, id)
+	u, err := s.store.GetUser(ctx, p.TenantID, id)
 	if ErrorKind(err) == KindNotFound {
 		return nil, notFound("user")
 	}
@@ -77,7 +77,7 @@ func (s *Service) getUser(ctx context.Context, p Principal, a Action, id string)
 
 // CreateUser adds a user to p's tenant. Creating an admin needs
 // ActionUserAdmin.
-func (s *Service) CreateUser(ctx context.Context, meta RequestMeta, p Principal, in NewUserInput) (*User, error) {
+func (s *Resources) CreateUser(ctx context.Context, meta RequestMeta, p Principal, in NewUserInput) (*User, error) {
 	if err := Authorize(p, ActionUserWrite); err != nil {
 		return nil, err
 	}
@@ -89,17 +89,17 @@ func (s *Service) CreateUser(ctx context.Context, meta RequestMeta, p Principal,
 			return nil, err
 		}
 	}
-	if err := s.id.checkPassword("password", in.Password, in.Email, in.DisplayName); err != nil {
+	if err := checkPassword(s.policy, "password", in.Password, in.Email, in.DisplayName); err != nil {
 		return nil, err
 	}
-	hash, err := s.id.hasher.Hash(ctx, in.Password)
+	hash, err := s.hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
-	now := s.id.now()
+	now := s.now()
 	u := &User{ID: NewID(), TenantID: p.TenantID, Email: in.Email, DisplayName: in.DisplayName,
 		Role: in.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	err = s.id.store.Atomically(ctx, func(tx Store) error {
+	err = s.store.Atomically(ctx, func(tx Store) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			if ErrorKind(err) == KindConflict {
 				return errEmailTaken(err)
@@ -119,7 +119,7 @@ func (s *Service) CreateUser(ctx context.Context, meta RequestMeta, p Principal,
 // themselves by accident, nor a compromised session lock the others out),
 // and revokes the user's sessions, since their access tokens carry the old
 // role. Demoting the tenant's last admin is a Conflict.
-func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal, id string, in UserUpdate) (*User, error) {
+func (s *Resources) UpdateUser(ctx context.Context, meta RequestMeta, p Principal, id string, in UserUpdate) (*User, error) {
 	if err := Authorize(p, ActionUserWrite); err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal,
 		return nil, notFound("user")
 	}
 	var before Role
-	now := s.id.now()
+	now := s.now()
 	update := func(u *User) error {
 		if err := Authorize(p, ActionUserWrite, u.resource()); err != nil {
 			return err
@@ -144,7 +144,7 @@ func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal,
 		if in.Role != nil && *in.Role != u.Role {
 			// Changing a role is a step-up change; renaming is not, and
 			// sending the current role changes nothing.
-			if err := s.id.RequireStepUp(p); err != nil {
+			if err := s.stepUp.RequireStepUp(p); err != nil {
 				return err
 			}
 			if u.ID == p.UserID {
@@ -159,7 +159,7 @@ func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal,
 		return nil
 	}
 	var u *User
-	err := s.id.store.Atomically(ctx, func(tx Store) error {
+	err := s.store.Atomically(ctx, func(tx Store) error {
 		var err error
 		u, err = tx.UpdateUser(ctx, p.TenantID, id, update)
 		switch ErrorKind(err) {
@@ -186,7 +186,7 @@ func (s *Service) UpdateUser(ctx context.Context, meta RequestMeta, p Principal,
 
 // DeleteUser removes a user and their sessions. Deleting an admin needs
 // ActionUserAdmin; deleting the tenant's last admin is a Conflict.
-func (s *Service) DeleteUser(ctx context.Context, meta RequestMeta, p Principal, id string) error {
+func (s *Resources) DeleteUser(ctx context.Context, meta RequestMeta, p Principal, id string) error {
 	if err := Authorize(p, ActionUserWrite); err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (s *Service) DeleteUser(ctx context.Context, meta RequestMeta, p Principal,
 			return err
 		}
 	}
-	return s.id.store.Atomically(ctx, func(tx Store) error {
+	return s.store.Atomically(ctx, func(tx Store) error {
 		switch err := tx.DeleteUser(ctx, p.TenantID, u.ID); ErrorKind(err) {
 		case KindNotFound:
 			return notFound("user")

@@ -1,0 +1,117 @@
+package rampart
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// LoginInput is a sign-in attempt. TOTP holds either a current code from
+// the authenticator app or one of the recovery codes.
+type LoginInput struct {
+	Email    string
+	Password string
+	TOTP     string
+}
+
+// Tokens are what a sign-in or refresh hands out.
+type Tokens struct {
+	AccessToken  string
+	ExpiresIn    time.Duration
+	RefreshToken string
+	SessionID    string
+}
+
+// Login checks credentials and starts a session.
+//
+// Every failure the caller can cause looks the same (errInvalidCredentials)
+// and costs the same: an unknown email is checked against a dummy hash.
+// While an account is throttled even the right password gets
+// KindRateLimited, so the throttle is no oracle.
+func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (*Tokens, error) {
+	// Under a flood most attempts are refused for want of a hash slot;
+	// refuse them before the throttle and the account lookup, whose work
+	// would be wasted. Nothing here depends on the account, so a known and
+	// an unknown email are still answered alike.
+	if err := s.hasher.Busy(); err != nil {
+		return nil, err
+	}
+	account := EmailKey(in.Email)
+	if err := s.throttled(ctx, account, meta.SourceIP); err != nil {
+		return nil, err
+	}
+
+	user, err := s.store.FindUserByEmail(ctx, in.Email)
+	switch {
+	case ErrorKind(err) == KindNotFound:
+		if err := s.hasher.VerifyDummy(ctx, in.Password); err != nil {
+			return nil, err
+		}
+		return nil, s.loginFailed(ctx, meta, account, nil)
+	case err != nil:
+		return nil, err
+	}
+	ok, needsRehash, err := s.hasher.Verify(ctx, in.Password, user.PasswordHash)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, s.loginFailed(ctx, meta, account, user)
+	}
+	if user.MFA.Enabled {
+		if in.TOTP == "" {
+			return nil, errMFARequired
+		}
+		if err := s.checkSecondFactor(ctx, user, in.TOTP); err != nil {
+			if errors.Is(err, errInvalidCredentials) {
+				return nil, s.loginFailed(ctx, meta, account, user)
+			}
+			return nil, err
+		}
+	}
+	if err := s.throttle.Reset(ctx, account); err != nil {
+		return nil, err
+	}
+	if needsRehash {
+		s.rehash(ctx, user, in.Password)
+	}
+	var tokens *Tokens
+	err = s.store.Atomically(ctx, func(tx Store) error {
+		if tokens, err = s.startSession(ctx, tx, meta, user); err != nil {
+			return err
+		}
+		return s.auditor.Record(ctx, tx, meta, user.TenantID, user.ID, "user.login", tokens.SessionID, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tokens, nil
+}
+
+// throttled refuses an attempt while the account's delay lasts.
+func (s *Identity) throttled(ctx context.Context, account, sourceIP string) error {
+	wait, err := s.throttle.Allow(ctx, account, sourceIP)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return &Error{Kind: KindRateLimited, Code: "login-throttled",
+			Message: "too many failed sign-in attempts; try again later", RetryAfter: wait}
+	}
+	return nil
+}
+
+// loginFailed counts a failure and records it; it returns the generic error.
+func (s *Identity) loginFailed(ctx context.Context, meta RequestMeta, account string, user *User) error {
+	if err := s.throttle.Fail(ctx, account); err != nil {
+		return err
+	}
+	if user != nil {
+		// The failure is counted by the throttle, not in the database: the
+		// event is the only write here.
+		if err := s.auditor.Record(ctx, s.store, meta, user.TenantID, user.ID, "user.login_failed", user.ID, nil); err != nil {
+			return err
+		}
+	}
+	return errInvalidCredentials
+}
