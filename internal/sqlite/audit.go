@@ -24,7 +24,7 @@ func scanAuditEvent(row scanner) (*rampart.AuditEvent, error) {
 }
 
 func (s *Store) AppendAuditEvent(ctx context.Context, e *rampart.AuditEvent) error {
-	e.Time = rampart.Timestamp(e.Time)
+	rampart.RoundTimes(e)
 	// The transaction holds the single write lock from its start, so no
 	// other append can read the same latest event.
 	return s.inTx(ctx, "append audit event", func(tx *sql.Tx) error {
@@ -47,38 +47,18 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *rampart.AuditEvent) err
 }
 
 func (s *Store) ListAuditEvents(ctx context.Context, tenantID string, f rampart.AuditFilter, page rampart.Page) ([]*rampart.AuditEvent, rampart.Cursor, error) {
-	if err := page.Check(); err != nil {
-		return nil, rampart.Cursor{}, err
-	}
-	b := page.Before()
-	var rows *sql.Rows
-	var err error
 	if f.Type == "" {
-		rows, err = s.reader.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?",
-			tenantID, micros(b.CreatedAt), b.ID, page.Limit+1)
-	} else {
-		rows, err = s.reader.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND type = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?",
-			tenantID, f.Type, micros(b.CreatedAt), b.ID, page.Limit+1)
+		return list(ctx, s, "list audit events", page, scanAuditEvent,
+			"SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?", tenantID)
 	}
-	events, err := collect(rows, err, scanAuditEvent)
-	if err != nil {
-		return nil, rampart.Cursor{}, dbError("list audit events", err)
-	}
-	events, next := rampart.NextPage(events, page.Limit, func(e *rampart.AuditEvent) rampart.Cursor {
-		return rampart.Cursor{CreatedAt: e.Time, ID: e.ID}
-	})
-	return events, next, nil
+	return list(ctx, s, "list audit events", page, scanAuditEvent,
+		"SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND type = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?", tenantID, f.Type)
 }
 
 func (s *Store) ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*rampart.AuditEvent, error) {
 	if err := rampart.CheckAuditBatch(limit); err != nil {
 		return nil, err
 	}
-	rows, err := s.reader.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-		tenantID, afterSeq, limit)
-	events, err := collect(rows, err, scanAuditEvent)
-	if err != nil {
-		return nil, dbError("list audit chain", err)
-	}
-	return events, nil
+	return all(ctx, s, "list audit chain", scanAuditEvent,
+		"SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?", tenantID, afterSeq, limit)
 }
