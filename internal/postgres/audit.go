@@ -13,12 +13,8 @@ const auditColumns = "id, tenant_id, seq, occurred_at, type, actor_id, source_ip
 
 func scanAuditEvent(row pgx.Row) (*rampart.AuditEvent, error) {
 	var e rampart.AuditEvent
-	err := row.Scan(&e.ID, &e.TenantID, &e.Seq, &e.Time, &e.Type, &e.ActorID, &e.SourceIP,
+	return &e, row.Scan(&e.ID, &e.TenantID, &e.Seq, &e.Time, &e.Type, &e.ActorID, &e.SourceIP,
 		&e.RequestID, &e.Target, &e.Details, &e.PrevHash, &e.Hash)
-	if err != nil {
-		return nil, err
-	}
-	return &e, nil
 }
 
 func (s *Store) AppendAuditEvent(ctx context.Context, e *rampart.AuditEvent) error {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"example.com/rampart/internal/rampart"
 )
@@ -14,12 +13,7 @@ const signingKeyColumns = "id, algorithm, public_key, private_key, created_at, a
 
 func scanSigningKey(row pgx.Row) (*rampart.SigningKey, error) {
 	var k rampart.SigningKey
-	var retired pgtype.Timestamptz
-	if err := row.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateKey, &k.CreatedAt, &k.ActivatedAt, &retired); err != nil {
-		return nil, err
-	}
-	k.RetiredAt = fromOptTime(retired)
-	return &k, nil
+	return &k, row.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateKey, &k.CreatedAt, &k.ActivatedAt, optTimeColumn{&k.RetiredAt})
 }
 
 func (s *Store) CreateSigningKey(ctx context.Context, k *rampart.SigningKey) error {
@@ -44,14 +38,8 @@ const apiKeyColumns = "id, tenant_id, name, prefix, hash, scopes, expires_at, la
 
 func scanAPIKey(row pgx.Row) (*rampart.APIKey, error) {
 	var k rampart.APIKey
-	var expires, lastUsed, revoked pgtype.Timestamptz
-	err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &k.Scopes,
-		&expires, &lastUsed, &k.CreatedBy, &k.CreatedAt, &revoked)
-	if err != nil {
-		return nil, err
-	}
-	k.ExpiresAt, k.LastUsedAt, k.RevokedAt = fromOptTime(expires), fromOptTime(lastUsed), fromOptTime(revoked)
-	return &k, nil
+	return &k, row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &k.Scopes,
+		optTimeColumn{&k.ExpiresAt}, optTimeColumn{&k.LastUsedAt}, &k.CreatedBy, &k.CreatedAt, optTimeColumn{&k.RevokedAt})
 }
 
 func (s *Store) CreateAPIKey(ctx context.Context, k *rampart.APIKey) error {

@@ -15,10 +15,7 @@ const (
 
 func scanOrder(row pgx.Row) (*rampart.Order, error) {
 	var o rampart.Order
-	if err := row.Scan(&o.ID, &o.TenantID, &o.OwnerID, &o.Items, &o.Note, &o.Status, &o.CreatedAt, &o.UpdatedAt); err != nil {
-		return nil, err
-	}
-	return &o, nil
+	return &o, row.Scan(&o.ID, &o.TenantID, &o.OwnerID, &o.Items, &o.Note, &o.Status, &o.CreatedAt, &o.UpdatedAt)
 }
 
 func (s *Store) CreateOrder(ctx context.Context, o *rampart.Order) error {

@@ -19,23 +19,6 @@ type execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// collect scans every row of a query with scan.
-func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []T
-	for rows.Next() {
-		item, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, item)
-	}
-	return items, rows.Err()
-}
-
 // exec runs a statement that writes.
 func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
@@ -78,7 +61,10 @@ func all[T any](ctx context.Context, s *Store, op string, scan func(pgx.Row) (T,
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, query, args...)
-	items, err := collect(rows, err, scan)
+	var items []T // nil when there is no row, as on SQLite
+	if err == nil {
+		items, err = pgx.AppendRows(items, rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
+	}
 	if err != nil {
 		return nil, s.dbError(op, err)
 	}

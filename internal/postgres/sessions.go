@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"example.com/rampart/internal/rampart"
 )
@@ -18,15 +17,9 @@ const (
 
 func scanSession(row pgx.Row) (*rampart.Session, error) {
 	var s rampart.Session
-	var rotated, revoked, authTime pgtype.Timestamptz
-	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, &rotated,
-		&s.CreatedAt, &s.LastUsedAt, &s.IdleExpiresAt, &s.ExpiresAt, &revoked, &s.RevokedReason,
-		&authTime, &s.ClientAddress, &s.UserAgent)
-	if err != nil {
-		return nil, err
-	}
-	s.RotatedAt, s.RevokedAt, s.AuthTime = fromOptTime(rotated), fromOptTime(revoked), fromOptTime(authTime)
-	return &s, nil
+	return &s, row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, optTimeColumn{&s.RotatedAt},
+		&s.CreatedAt, &s.LastUsedAt, &s.IdleExpiresAt, &s.ExpiresAt, optTimeColumn{&s.RevokedAt}, &s.RevokedReason,
+		optTimeColumn{&s.AuthTime}, &s.ClientAddress, &s.UserAgent)
 }
 
 func (s *Store) CreateSession(ctx context.Context, ss *rampart.Session) error {

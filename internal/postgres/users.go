@@ -12,8 +12,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *rampart.Tenant, admin *ramp
 	if err := rampart.CheckNewTenant(t, admin); err != nil {
 		return err
 	}
-	rampart.RoundTimes(t)
-	rampart.RoundTimes(admin)
+	rampart.RoundTimes(t, admin)
 	return s.inTx(ctx, "create tenant", func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)", t.ID, t.Name, t.CreatedAt)
 		if err != nil {
@@ -47,12 +46,8 @@ const (
 
 func scanUser(row pgx.Row) (*rampart.User, error) {
 	var u rampart.User
-	err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.DisplayName, &u.Role, &u.PasswordHash,
+	return &u, row.Scan(&u.ID, &u.TenantID, &u.Email, &u.DisplayName, &u.Role, &u.PasswordHash,
 		&u.MFA.Enabled, &u.MFA.TOTPSecret, &u.MFA.LastTOTPStep, &u.MFA.RecoveryCodeHashes, &u.CreatedAt, &u.UpdatedAt)
-	if err != nil {
-		return nil, err
-	}
-	return &u, nil
 }
 
 func insertUser(ctx context.Context, db execer, u *rampart.User) error {

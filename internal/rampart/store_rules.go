@@ -27,10 +27,14 @@ func RemovesAdmin(before, after *User) bool {
 	return before.Role == RoleAdmin && after.Role != RoleAdmin
 }
 
-// RoundTimes rounds every time in a record with Timestamp, as stores keep
+// RoundTimes rounds every time in records with Timestamp, as stores keep
 // times. Create and append methods call it before they write, so that what
 // is read back equals what was left in the argument (see Store).
-func RoundTimes(r interface{ roundTimes() }) { r.roundTimes() }
+func RoundTimes(records ...interface{ roundTimes() }) {
+	for _, r := range records {
+		r.roundTimes()
+	}
+}
 
 // Updatable is a record that a Store update method changes through a
 // function: a *User, *Session or *Order.

@@ -12,15 +12,8 @@ const auditColumns = "id, tenant_id, seq, occurred_at, type, actor_id, source_ip
 
 func scanAuditEvent(row scanner) (*rampart.AuditEvent, error) {
 	var e rampart.AuditEvent
-	var occurred int64
-	var details []byte
-	err := row.Scan(&e.ID, &e.TenantID, &e.Seq, &occurred, &e.Type, &e.ActorID, &e.SourceIP,
-		&e.RequestID, &e.Target, &details, &e.PrevHash, &e.Hash)
-	if err != nil {
-		return nil, err
-	}
-	e.Time, e.Details = fromMicros(occurred), details
-	return &e, nil
+	return &e, row.Scan(&e.ID, &e.TenantID, &e.Seq, timeColumn{&e.Time}, &e.Type, &e.ActorID, &e.SourceIP,
+		&e.RequestID, &e.Target, (*[]byte)(&e.Details), &e.PrevHash, &e.Hash)
 }
 
 func (s *Store) AppendAuditEvent(ctx context.Context, e *rampart.AuditEvent) error {

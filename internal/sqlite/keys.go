@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"time"
 
 	"example.com/rampart/internal/rampart"
@@ -13,13 +11,8 @@ const signingKeyColumns = "id, algorithm, public_key, private_key, created_at, a
 
 func scanSigningKey(row scanner) (*rampart.SigningKey, error) {
 	var k rampart.SigningKey
-	var created, activated int64
-	var retired sql.NullInt64
-	if err := row.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateKey, &created, &activated, &retired); err != nil {
-		return nil, err
-	}
-	k.CreatedAt, k.ActivatedAt, k.RetiredAt = fromMicros(created), fromMicros(activated), fromOptMicros(retired)
-	return &k, nil
+	return &k, row.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateKey,
+		timeColumn{&k.CreatedAt}, timeColumn{&k.ActivatedAt}, timeColumn{&k.RetiredAt})
 }
 
 func (s *Store) CreateSigningKey(ctx context.Context, k *rampart.SigningKey) error {
@@ -45,30 +38,14 @@ const apiKeyColumns = "id, tenant_id, name, prefix, hash, scopes, expires_at, la
 
 func scanAPIKey(row scanner) (*rampart.APIKey, error) {
 	var k rampart.APIKey
-	var scopes []byte
-	var expires, lastUsed, revoked sql.NullInt64
-	var created int64
-	err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &scopes,
-		&expires, &lastUsed, &k.CreatedBy, &created, &revoked)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(scopes, &k.Scopes); err != nil {
-		return nil, err
-	}
-	k.ExpiresAt, k.LastUsedAt, k.RevokedAt = fromOptMicros(expires), fromOptMicros(lastUsed), fromOptMicros(revoked)
-	k.CreatedAt = fromMicros(created)
-	return &k, nil
+	return &k, row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, jsonColumn{&k.Scopes},
+		timeColumn{&k.ExpiresAt}, timeColumn{&k.LastUsedAt}, &k.CreatedBy, timeColumn{&k.CreatedAt}, timeColumn{&k.RevokedAt})
 }
 
 func (s *Store) CreateAPIKey(ctx context.Context, k *rampart.APIKey) error {
 	rampart.RoundTimes(k)
-	scopes, err := json.Marshal(k.Scopes)
-	if err != nil {
-		return dbError("create api key", err)
-	}
 	return s.exec(ctx, "create api key", "INSERT INTO api_keys ("+apiKeyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		k.ID, k.TenantID, k.Name, k.Prefix, k.Hash, string(scopes), optMicros(k.ExpiresAt), optMicros(k.LastUsedAt),
+		k.ID, k.TenantID, k.Name, k.Prefix, k.Hash, jsonColumn{k.Scopes}, optMicros(k.ExpiresAt), optMicros(k.LastUsedAt),
 		k.CreatedBy, micros(k.CreatedAt), optMicros(k.RevokedAt))
 }
 

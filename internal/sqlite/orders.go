@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 
 	"example.com/rampart/internal/rampart"
 )
@@ -15,26 +14,14 @@ const (
 
 func scanOrder(row scanner) (*rampart.Order, error) {
 	var o rampart.Order
-	var items []byte
-	var created, updated int64
-	if err := row.Scan(&o.ID, &o.TenantID, &o.OwnerID, &items, &o.Note, &o.Status, &created, &updated); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(items, &o.Items); err != nil {
-		return nil, err
-	}
-	o.CreatedAt, o.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return &o, nil
+	return &o, row.Scan(&o.ID, &o.TenantID, &o.OwnerID, jsonColumn{&o.Items}, &o.Note, &o.Status,
+		timeColumn{&o.CreatedAt}, timeColumn{&o.UpdatedAt})
 }
 
 func (s *Store) CreateOrder(ctx context.Context, o *rampart.Order) error {
 	rampart.RoundTimes(o)
-	items, err := json.Marshal(o.Items)
-	if err != nil {
-		return dbError("create order", err)
-	}
 	return s.exec(ctx, "create order", "INSERT INTO orders ("+orderColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		o.ID, o.TenantID, o.OwnerID, string(items), o.Note, o.Status, micros(o.CreatedAt), micros(o.UpdatedAt))
+		o.ID, o.TenantID, o.OwnerID, jsonColumn{o.Items}, o.Note, o.Status, micros(o.CreatedAt), micros(o.UpdatedAt))
 }
 
 func (s *Store) GetOrder(ctx context.Context, tenantID, id string) (*rampart.Order, error) {
@@ -54,11 +41,8 @@ func (s *Store) ListOrders(ctx context.Context, tenantID string, f rampart.Order
 
 func (s *Store) UpdateOrder(ctx context.Context, tenantID, id string, fn func(*rampart.Order) error) (*rampart.Order, error) {
 	return update(ctx, s, "update order", "order", scanOrder, fn, func(tx *sql.Tx, o, _ *rampart.Order) error {
-		items, err := json.Marshal(o.Items)
-		if err == nil {
-			_, err = tx.ExecContext(ctx, "UPDATE orders SET items = ?, note = ?, status = ?, updated_at = ? WHERE id = ?",
-				string(items), o.Note, o.Status, micros(o.UpdatedAt), id)
-		}
+		_, err := tx.ExecContext(ctx, "UPDATE orders SET items = ?, note = ?, status = ?, updated_at = ? WHERE id = ?",
+			jsonColumn{o.Items}, o.Note, o.Status, micros(o.UpdatedAt), id)
 		if err != nil {
 			return dbError("update order", err)
 		}

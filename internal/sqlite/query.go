@@ -19,23 +19,6 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// collect scans every row of a query with scan.
-func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []T
-	for rows.Next() {
-		item, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, item)
-	}
-	return items, rows.Err()
-}
-
 // exec runs a statement that writes.
 func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
 	if _, err := s.writer.ExecContext(ctx, query, args...); err != nil {
@@ -65,8 +48,19 @@ func get[T any](ctx context.Context, q querier, op, what string, scan func(scann
 // all reads every row of a query with scan.
 func all[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := s.reader.QueryContext(ctx, query, args...)
-	items, err := collect(rows, err, scan)
 	if err != nil {
+		return nil, dbError(op, err)
+	}
+	defer rows.Close()
+	var items []T
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, dbError(op, err)
+		}
+		items = append(items, item)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, dbError(op, err)
 	}
 	return items, nil

@@ -16,18 +16,9 @@ const (
 
 func scanSession(row scanner) (*rampart.Session, error) {
 	var s rampart.Session
-	var rotated, revoked, authTime sql.NullInt64
-	var created, lastUsed, idleExpires, expires int64
-	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, &rotated,
-		&created, &lastUsed, &idleExpires, &expires, &revoked, &s.RevokedReason,
-		&authTime, &s.ClientAddress, &s.UserAgent)
-	if err != nil {
-		return nil, err
-	}
-	s.RotatedAt, s.RevokedAt, s.AuthTime = fromOptMicros(rotated), fromOptMicros(revoked), fromOptMicros(authTime)
-	s.CreatedAt, s.LastUsedAt = fromMicros(created), fromMicros(lastUsed)
-	s.IdleExpiresAt, s.ExpiresAt = fromMicros(idleExpires), fromMicros(expires)
-	return &s, nil
+	return &s, row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, timeColumn{&s.RotatedAt},
+		timeColumn{&s.CreatedAt}, timeColumn{&s.LastUsedAt}, timeColumn{&s.IdleExpiresAt}, timeColumn{&s.ExpiresAt},
+		timeColumn{&s.RevokedAt}, &s.RevokedReason, timeColumn{&s.AuthTime}, &s.ClientAddress, &s.UserAgent)
 }
 
 func (s *Store) CreateSession(ctx context.Context, ss *rampart.Session) error {

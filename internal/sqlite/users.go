@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 
 	"example.com/rampart/internal/rampart"
 )
@@ -12,8 +11,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *rampart.Tenant, admin *ramp
 	if err := rampart.CheckNewTenant(t, admin); err != nil {
 		return err
 	}
-	rampart.RoundTimes(t)
-	rampart.RoundTimes(admin)
+	rampart.RoundTimes(t, admin)
 	return s.inTx(ctx, "create tenant", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
 			t.ID, t.Name, micros(t.CreatedAt))
@@ -28,15 +26,10 @@ func (s *Store) CreateTenant(ctx context.Context, t *rampart.Tenant, admin *ramp
 }
 
 func (s *Store) GetTenant(ctx context.Context, id string) (*rampart.Tenant, error) {
-	var t rampart.Tenant
-	var created int64
-	err := s.reader.QueryRowContext(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id).
-		Scan(&t.ID, &t.Name, &created)
-	if err != nil {
-		return nil, getError("get tenant", "tenant", err)
-	}
-	t.CreatedAt = fromMicros(created)
-	return &t, nil
+	return get(ctx, s.reader, "get tenant", "tenant", func(row scanner) (*rampart.Tenant, error) {
+		var t rampart.Tenant
+		return &t, row.Scan(&t.ID, &t.Name, timeColumn{&t.CreatedAt})
+	}, "SELECT id, name, created_at FROM tenants WHERE id = ?", id)
 }
 
 func (s *Store) ListTenantIDs(ctx context.Context) ([]string, error) {
@@ -53,28 +46,15 @@ const (
 
 func scanUser(row scanner) (*rampart.User, error) {
 	var u rampart.User
-	var codes []byte
-	var created, updated int64
-	err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.DisplayName, &u.Role, &u.PasswordHash,
-		&u.MFA.Enabled, &u.MFA.TOTPSecret, &u.MFA.LastTOTPStep, &codes, &created, &updated)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(codes, &u.MFA.RecoveryCodeHashes); err != nil {
-		return nil, err
-	}
-	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return &u, nil
+	return &u, row.Scan(&u.ID, &u.TenantID, &u.Email, &u.DisplayName, &u.Role, &u.PasswordHash,
+		&u.MFA.Enabled, &u.MFA.TOTPSecret, &u.MFA.LastTOTPStep, jsonColumn{&u.MFA.RecoveryCodeHashes},
+		timeColumn{&u.CreatedAt}, timeColumn{&u.UpdatedAt})
 }
 
 func insertUser(ctx context.Context, db execer, u *rampart.User) error {
-	codes, err := json.Marshal(u.MFA.RecoveryCodeHashes)
-	if err != nil {
-		return err
-	}
-	_, err = db.ExecContext(ctx, "INSERT INTO users ("+userColumns+", email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := db.ExecContext(ctx, "INSERT INTO users ("+userColumns+", email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		u.ID, u.TenantID, u.Email, u.DisplayName, u.Role, u.PasswordHash,
-		u.MFA.Enabled, u.MFA.TOTPSecret, u.MFA.LastTOTPStep, string(codes), micros(u.CreatedAt), micros(u.UpdatedAt),
+		u.MFA.Enabled, u.MFA.TOTPSecret, u.MFA.LastTOTPStep, jsonColumn{u.MFA.RecoveryCodeHashes}, micros(u.CreatedAt), micros(u.UpdatedAt),
 		rampart.EmailKey(u.Email))
 	return err
 }
@@ -108,13 +88,9 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID, id string, fn func(*ra
 				return err
 			}
 		}
-		codes, err := json.Marshal(u.MFA.RecoveryCodeHashes)
-		if err != nil {
-			return dbError("update user", err)
-		}
-		_, err = tx.ExecContext(ctx, "UPDATE users SET email = ?, email_key = ?, display_name = ?, role = ?, password_hash = ?, mfa_enabled = ?, totp_secret = ?, totp_last_step = ?, recovery_code_hashes = ?, updated_at = ? WHERE id = ?",
+		_, err := tx.ExecContext(ctx, "UPDATE users SET email = ?, email_key = ?, display_name = ?, role = ?, password_hash = ?, mfa_enabled = ?, totp_secret = ?, totp_last_step = ?, recovery_code_hashes = ?, updated_at = ? WHERE id = ?",
 			u.Email, rampart.EmailKey(u.Email), u.DisplayName, u.Role, u.PasswordHash,
-			u.MFA.Enabled, u.MFA.TOTPSecret, u.MFA.LastTOTPStep, string(codes), micros(u.UpdatedAt), id)
+			u.MFA.Enabled, u.MFA.TOTPSecret, u.MFA.LastTOTPStep, jsonColumn{u.MFA.RecoveryCodeHashes}, micros(u.UpdatedAt), id)
 		if err != nil {
 			return dbError("update user", err)
 		}
