@@ -14,7 +14,7 @@ import (
 // Fixtures. Every record gets fresh ids, emails and hashes, so that the
 // subtests never collide.
 
-func newTenant(t *testing.T, s rampart.Store) (*rampart.Tenant, *rampart.User) {
+func newTenant(t testing.TB, s rampart.Store) (*rampart.Tenant, *rampart.User) {
 	t.Helper()
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Acme", CreatedAt: base}
 	admin := newUser(tenant.ID, rampart.RoleAdmin)
@@ -114,7 +114,7 @@ func newAuditEvent(tenantID, typ string, at time.Time) *rampart.AuditEvent {
 
 // Assertions.
 
-func check(t *testing.T, err error) {
+func check(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
