@@ -11,6 +11,10 @@ import (
 const (
 	orderColumns = "id, tenant_id, owner_id, items, note, status, created_at, updated_at"
 	selectOrder  = "SELECT " + orderColumns + " FROM orders WHERE tenant_id = $1 AND id = $2"
+	// Two listings rather than one with an optional condition, so that
+	// each gets a plan with the index that fits it.
+	listOrders      = "SELECT " + orderColumns + " FROM orders WHERE tenant_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4"
+	listOwnerOrders = "SELECT " + orderColumns + " FROM orders WHERE tenant_id = $1 AND owner_id = $2 AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $5"
 )
 
 func scanOrder(row pgx.Row) (*rampart.Order, error) {
@@ -29,14 +33,10 @@ func (s *Store) GetOrder(ctx context.Context, tenantID, id string) (*rampart.Ord
 }
 
 func (s *Store) ListOrders(ctx context.Context, tenantID string, f rampart.OrderFilter, page rampart.Page) ([]*rampart.Order, rampart.Cursor, error) {
-	// Two queries rather than one with an optional condition, so that each
-	// gets a plan with the index that fits it.
-	if f.OwnerID == "" {
-		return list(ctx, s, "list orders", page, scanOrder,
-			"SELECT "+orderColumns+" FROM orders WHERE tenant_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4", tenantID)
+	if f.OwnerID != "" {
+		return list(ctx, s, "list orders", page, scanOrder, listOwnerOrders, tenantID, f.OwnerID)
 	}
-	return list(ctx, s, "list orders", page, scanOrder,
-		"SELECT "+orderColumns+" FROM orders WHERE tenant_id = $1 AND owner_id = $2 AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $5", tenantID, f.OwnerID)
+	return list(ctx, s, "list orders", page, scanOrder, listOrders, tenantID)
 }
 
 func (s *Store) UpdateOrder(ctx context.Context, tenantID, id string, fn func(*rampart.Order) error) (*rampart.Order, error) {

@@ -8,7 +8,11 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-const auditColumns = "id, tenant_id, seq, occurred_at, type, actor_id, source_ip, request_id, target, details, prev_hash, hash"
+const (
+	auditColumns    = "id, tenant_id, seq, occurred_at, type, actor_id, source_ip, request_id, target, details, prev_hash, hash"
+	listAudit       = "SELECT " + auditColumns + " FROM audit_events WHERE tenant_id = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?"
+	listAuditOfType = "SELECT " + auditColumns + " FROM audit_events WHERE tenant_id = ? AND type = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?"
+)
 
 func scanAuditEvent(row scanner) (*rampart.AuditEvent, error) {
 	var e rampart.AuditEvent
@@ -40,12 +44,10 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *rampart.AuditEvent) err
 }
 
 func (s *Store) ListAuditEvents(ctx context.Context, tenantID string, f rampart.AuditFilter, page rampart.Page) ([]*rampart.AuditEvent, rampart.Cursor, error) {
-	if f.Type == "" {
-		return list(ctx, s, "list audit events", page, scanAuditEvent,
-			"SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?", tenantID)
+	if f.Type != "" {
+		return list(ctx, s, "list audit events", page, scanAuditEvent, listAuditOfType, tenantID, f.Type)
 	}
-	return list(ctx, s, "list audit events", page, scanAuditEvent,
-		"SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND type = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?", tenantID, f.Type)
+	return list(ctx, s, "list audit events", page, scanAuditEvent, listAudit, tenantID)
 }
 
 func (s *Store) ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*rampart.AuditEvent, error) {
