@@ -24,8 +24,9 @@
 //	go run ./bench/compare -bin /tmp/rampart [-runs 2] [-duration 15s] [-profile /tmp/get.pprof]
 //
 // The Express reference is taken from -express (default
-// /work/shared/bench/express-ref); when that directory has no node_modules
-// it is copied to -workdir and `npm ci` is run there once.
+// ../shared/bench/express-ref beside the repository root, the nearest folder
+// above the working directory that holds go.mod); when that directory has no
+// node_modules it is copied to -workdir and `npm ci` is run there once.
 //
 // Every target is a server this program started on 127.0.0.1; every wrk run
 // has a fixed duration, every wait is bounded, and the whole run ends within
@@ -99,7 +100,7 @@ func parseFlags() options {
 	var o options
 	var tests, targets string
 	flag.StringVar(&o.bin, "bin", "", "rampart binary (go build -o /tmp/rampart ./cmd/rampart)")
-	flag.StringVar(&o.express, "express", "/work/shared/bench/express-ref", "Express reference directory (server.js, schema.sql, package-lock.json)")
+	flag.StringVar(&o.express, "express", "", "Express reference directory (server.js, schema.sql, package-lock.json); default "+defaultExpress+" from the repository root")
 	flag.StringVar(&o.workdir, "workdir", filepath.Join(os.TempDir(), "rampart-compare"), "scratch directory (logs, wrk scripts, Express copy)")
 	flag.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL admin URL (loopback) used to create and drop the databases")
 	flag.StringVar(&tests, "tests", "healthz,get_order,post_order", "tests to run")
@@ -148,6 +149,17 @@ func parseFlags() options {
 	case slices.Contains(o.targets, "rampart") && o.bin == "":
 		fail("-bin is required (go build -o /tmp/rampart ./cmd/rampart)")
 	}
+	if o.express == "" && o.serveBare == "" && slices.Contains(o.targets, "express") {
+		wd, err := os.Getwd()
+		if err != nil {
+			fail("-express is required: " + err.Error())
+		}
+		root, ok := repoRoot(wd)
+		if !ok {
+			fail("-express is required outside the repository")
+		}
+		o.express = filepath.Join(root, defaultExpress)
+	}
 	if o.serveBare == "" {
 		// Checked before anything is created: the database URLs are made
 		// from it by replacing its path.
@@ -168,6 +180,25 @@ func parseFlags() options {
 		}
 	}
 	return o
+}
+
+// defaultExpress is where the Express reference lives, relative to the
+// repository root: the shared folder beside the checkout, so that no path of
+// one machine is written into the program.
+const defaultExpress = "../shared/bench/express-ref"
+
+// repoRoot returns the nearest folder at or above dir that holds go.mod.
+func repoRoot(dir string) (string, bool) {
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
 }
 
 func fail(msg string) {

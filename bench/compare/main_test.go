@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -25,5 +27,22 @@ func TestDBURL(t *testing.T) {
 	// The admin URL is left as it was.
 	if admin.Path != "/postgres" {
 		t.Errorf("admin URL changed to %s", admin)
+	}
+}
+
+func TestRepoRoot(t *testing.T) {
+	root := t.TempDir()
+	deep := filepath.Join(root, "bench", "compare")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := repoRoot(deep); ok {
+		t.Fatalf("repoRoot found a root in %s, which has no go.mod", root)
+	}
+	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := repoRoot(deep); !ok || got != root {
+		t.Errorf("repoRoot(%s) = %q, %v, want %q", deep, got, ok, root)
 	}
 }

@@ -9,20 +9,20 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-const auditColumns = "id, tenant_id, seq, occurred_at, type, actor_id, source_ip, request_id, target, details, prev_hash, hash"
+const (
+	auditColumns    = "id, tenant_id, seq, occurred_at, type, actor_id, source_ip, request_id, target, details, prev_hash, hash"
+	listAudit       = "SELECT " + auditColumns + " FROM audit_events WHERE tenant_id = $1 AND (occurred_at, id) < ($2, $3) ORDER BY occurred_at DESC, id DESC LIMIT $4"
+	listAuditOfType = "SELECT " + auditColumns + " FROM audit_events WHERE tenant_id = $1 AND type = $2 AND (occurred_at, id) < ($3, $4) ORDER BY occurred_at DESC, id DESC LIMIT $5"
+)
 
 func scanAuditEvent(row pgx.Row) (*rampart.AuditEvent, error) {
 	var e rampart.AuditEvent
-	err := row.Scan(&e.ID, &e.TenantID, &e.Seq, &e.Time, &e.Type, &e.ActorID, &e.SourceIP,
+	return &e, row.Scan(&e.ID, &e.TenantID, &e.Seq, &e.Time, &e.Type, &e.ActorID, &e.SourceIP,
 		&e.RequestID, &e.Target, &e.Details, &e.PrevHash, &e.Hash)
-	if err != nil {
-		return nil, err
-	}
-	return &e, nil
 }
 
 func (s *Store) AppendAuditEvent(ctx context.Context, e *rampart.AuditEvent) error {
-	e.Time = rampart.Timestamp(e.Time)
+	rampart.RoundTimes(e)
 	return s.inTx(ctx, "append audit event", func(ctx context.Context, tx pgx.Tx) error {
 		// Appends to one tenant's chain take turns on the tenant's row, so
 		// that no two read the same latest event. FOR NO KEY UPDATE does
@@ -53,42 +53,16 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *rampart.AuditEvent) err
 }
 
 func (s *Store) ListAuditEvents(ctx context.Context, tenantID string, f rampart.AuditFilter, page rampart.Page) ([]*rampart.AuditEvent, rampart.Cursor, error) {
-	if err := page.Check(); err != nil {
-		return nil, rampart.Cursor{}, err
+	if f.Type != "" {
+		return list(ctx, s, "list audit events", page, scanAuditEvent, listAuditOfType, tenantID, f.Type)
 	}
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	b := page.Before()
-	var rows pgx.Rows
-	var err error
-	if f.Type == "" {
-		rows, err = s.pool.Query(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = $1 AND (occurred_at, id) < ($2, $3) ORDER BY occurred_at DESC, id DESC LIMIT $4",
-			tenantID, b.CreatedAt, b.ID, page.Limit+1)
-	} else {
-		rows, err = s.pool.Query(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = $1 AND type = $2 AND (occurred_at, id) < ($3, $4) ORDER BY occurred_at DESC, id DESC LIMIT $5",
-			tenantID, f.Type, b.CreatedAt, b.ID, page.Limit+1)
-	}
-	events, err := collect(rows, err, scanAuditEvent)
-	if err != nil {
-		return nil, rampart.Cursor{}, s.dbError("list audit events", err)
-	}
-	events, next := rampart.NextPage(events, page.Limit, func(e *rampart.AuditEvent) rampart.Cursor {
-		return rampart.Cursor{CreatedAt: e.Time, ID: e.ID}
-	})
-	return events, next, nil
+	return list(ctx, s, "list audit events", page, scanAuditEvent, listAudit, tenantID)
 }
 
 func (s *Store) ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*rampart.AuditEvent, error) {
 	if err := rampart.CheckAuditBatch(limit); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-		tenantID, afterSeq, limit)
-	events, err := collect(rows, err, scanAuditEvent)
-	if err != nil {
-		return nil, s.dbError("list audit chain", err)
-	}
-	return events, nil
+	return all(ctx, s, "list audit chain", scanAuditEvent,
+		"SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", tenantID, afterSeq, limit)
 }

@@ -229,11 +229,15 @@ func optTime(t time.Time) pgtype.Timestamptz {
 	return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
 }
 
-func fromOptTime(t pgtype.Timestamptz) time.Time {
-	if !t.Valid {
-		return time.Time{}
+// optTimeColumn scans into the time it points to; NULL is the zero time.
+type optTimeColumn struct{ t *time.Time }
+
+func (c optTimeColumn) ScanTimestamptz(v pgtype.Timestamptz) error {
+	*c.t = time.Time{}
+	if v.Valid {
+		*c.t = v.Time
 	}
-	return t.Time
+	return nil
 }
 
 // Atomically runs fn in one transaction (see rampart.Store). The whole unit

@@ -6,38 +6,24 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"example.com/rampart/internal/rampart"
 )
 
-const sessionColumns = "id, tenant_id, user_id, token_hash, previous_token_hash, rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, revoked_reason, auth_time, client_address, user_agent"
+const (
+	sessionColumns = "id, tenant_id, user_id, token_hash, previous_token_hash, rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, revoked_reason, auth_time, client_address, user_agent"
+	selectSession  = "SELECT " + sessionColumns + " FROM sessions WHERE tenant_id = $1 AND id = $2"
+)
 
 func scanSession(row pgx.Row) (*rampart.Session, error) {
 	var s rampart.Session
-	var rotated, revoked, authTime pgtype.Timestamptz
-	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, &rotated,
-		&s.CreatedAt, &s.LastUsedAt, &s.IdleExpiresAt, &s.ExpiresAt, &revoked, &s.RevokedReason,
-		&authTime, &s.ClientAddress, &s.UserAgent)
-	if err != nil {
-		return nil, err
-	}
-	s.RotatedAt, s.RevokedAt, s.AuthTime = fromOptTime(rotated), fromOptTime(revoked), fromOptTime(authTime)
-	return &s, nil
-}
-
-func normalizeSession(s *rampart.Session) {
-	s.RotatedAt = rampart.Timestamp(s.RotatedAt)
-	s.CreatedAt = rampart.Timestamp(s.CreatedAt)
-	s.LastUsedAt = rampart.Timestamp(s.LastUsedAt)
-	s.IdleExpiresAt = rampart.Timestamp(s.IdleExpiresAt)
-	s.ExpiresAt = rampart.Timestamp(s.ExpiresAt)
-	s.RevokedAt = rampart.Timestamp(s.RevokedAt)
-	s.AuthTime = rampart.Timestamp(s.AuthTime)
+	return &s, row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, optTimeColumn{&s.RotatedAt},
+		&s.CreatedAt, &s.LastUsedAt, &s.IdleExpiresAt, &s.ExpiresAt, optTimeColumn{&s.RevokedAt}, &s.RevokedReason,
+		optTimeColumn{&s.AuthTime}, &s.ClientAddress, &s.UserAgent)
 }
 
 func (s *Store) CreateSession(ctx context.Context, ss *rampart.Session) error {
-	normalizeSession(ss)
+	rampart.RoundTimes(ss)
 	return s.inTx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
 			ss.ID, ss.TenantID, ss.UserID, ss.TokenHash, ss.PreviousTokenHash, optTime(ss.RotatedAt),
@@ -82,87 +68,42 @@ func rotateTokenHash(ctx context.Context, tx pgx.Tx, ss *rampart.Session, old []
 }
 
 func (s *Store) GetSession(ctx context.Context, tenantID, id string) (*rampart.Session, error) {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	ss, err := scanSession(s.pool.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = $1 AND id = $2", tenantID, id))
-	if err != nil {
-		return nil, s.getError("get session", "session", err)
-	}
-	return ss, nil
+	return get(ctx, s, "get session", "session", scanSession, selectSession, tenantID, id)
 }
 
 func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*rampart.Session, error) {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
 	// The hash history answers; the columns of sessions as well, for a
 	// session that an older build created or rotated.
-	ss, err := scanSession(s.pool.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = (SELECT session_id FROM session_token_hashes WHERE token_hash = $1) OR token_hash = $1 OR previous_token_hash = $1", hash))
-	if err != nil {
-		return nil, s.getError("find session", "session", err)
-	}
-	return ss, nil
+	return get(ctx, s, "find session", "session", scanSession,
+		"SELECT "+sessionColumns+" FROM sessions WHERE id = (SELECT session_id FROM session_token_hashes WHERE token_hash = $1) OR token_hash = $1 OR previous_token_hash = $1", hash)
 }
 
 func (s *Store) ListActiveSessions(ctx context.Context, tenantID, userID string, now time.Time, page rampart.Page) ([]*rampart.Session, rampart.Cursor, error) {
-	if err := page.Check(); err != nil {
-		return nil, rampart.Cursor{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	b := page.Before()
-	rows, err := s.pool.Query(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL AND idle_expires_at > $3 AND expires_at > $3 AND (created_at, id) < ($4, $5) ORDER BY created_at DESC, id DESC LIMIT $6",
-		tenantID, userID, rampart.Timestamp(now), b.CreatedAt, b.ID, page.Limit+1)
-	sessions, err := collect(rows, err, scanSession)
-	if err != nil {
-		return nil, rampart.Cursor{}, s.dbError("list sessions", err)
-	}
-	sessions, next := rampart.NextPage(sessions, page.Limit, func(s *rampart.Session) rampart.Cursor {
-		return rampart.Cursor{CreatedAt: s.CreatedAt, ID: s.ID}
-	})
-	return sessions, next, nil
+	return list(ctx, s, "list sessions", page, scanSession,
+		"SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL AND idle_expires_at > $3 AND expires_at > $3 AND (created_at, id) < ($4, $5) ORDER BY created_at DESC, id DESC LIMIT $6",
+		tenantID, userID, rampart.Timestamp(now))
 }
 
 func (s *Store) UpdateSession(ctx context.Context, tenantID, id string, fn func(*rampart.Session) error) (*rampart.Session, error) {
-	var ss *rampart.Session
-	err := s.inTx(ctx, "update session", func(ctx context.Context, tx pgx.Tx) error {
+	return update(ctx, s, "update session", "session", scanSession, fn, func(ctx context.Context, tx pgx.Tx, ss, before *rampart.Session) error {
 		var err error
-		ss, err = scanSession(tx.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenantID, id))
-		if err != nil {
-			return s.getError("update session", "session", err)
-		}
-		before := *ss
-		if err := fn(ss); err != nil {
-			return err
-		}
-		ss.ID, ss.TenantID, ss.UserID, ss.CreatedAt = before.ID, before.TenantID, before.UserID, before.CreatedAt
-		normalizeSession(ss)
 		if !bytes.Equal(ss.TokenHash, before.TokenHash) {
-			if err := rotateTokenHash(ctx, tx, ss, before.TokenHash); err != nil {
-				return s.dbError("update session", err)
-			}
+			err = rotateTokenHash(ctx, tx, ss, before.TokenHash)
 		}
-		_, err = tx.Exec(ctx, "UPDATE sessions SET token_hash = $1, previous_token_hash = $2, rotated_at = $3, last_used_at = $4, idle_expires_at = $5, expires_at = $6, revoked_at = $7, revoked_reason = $8, auth_time = $9, client_address = $10, user_agent = $11 WHERE id = $12",
-			ss.TokenHash, ss.PreviousTokenHash, optTime(ss.RotatedAt), ss.LastUsedAt,
-			ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason,
-			optTime(ss.AuthTime), ss.ClientAddress, ss.UserAgent, id)
+		if err == nil {
+			_, err = tx.Exec(ctx, "UPDATE sessions SET token_hash = $1, previous_token_hash = $2, rotated_at = $3, last_used_at = $4, idle_expires_at = $5, expires_at = $6, revoked_at = $7, revoked_reason = $8, auth_time = $9, client_address = $10, user_agent = $11 WHERE id = $12",
+				ss.TokenHash, ss.PreviousTokenHash, optTime(ss.RotatedAt), ss.LastUsedAt,
+				ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason,
+				optTime(ss.AuthTime), ss.ClientAddress, ss.UserAgent, id)
+		}
 		if err != nil {
 			return s.dbError("update session", err)
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ss, nil
+	}, selectSession+" FOR UPDATE", tenantID, id)
 }
 
 func (s *Store) RevokeUserSessions(ctx context.Context, tenantID, userID, exceptID string, at time.Time, reason string) error {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	_, err := s.pool.Exec(ctx, "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND id <> $5 AND revoked_at IS NULL",
+	return s.exec(ctx, "revoke sessions", "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND id <> $5 AND revoked_at IS NULL",
 		rampart.Timestamp(at), reason, tenantID, userID, exceptID)
-	if err != nil {
-		return s.dbError("revoke sessions", err)
-	}
-	return nil
 }

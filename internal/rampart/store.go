@@ -26,6 +26,9 @@ import (
 // updates never lose each other's changes. fn must be quick and must not use
 // the Store. An error from fn aborts the update and is returned as it is. An
 // update never changes a record's id, tenant or creation time.
+//
+// The rules above that need no database live once in store_rules.go
+// (ApplyUpdate, RoundTimes, CheckNewTenant), and both stores call them.
 type Store interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -8,23 +8,20 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-const auditColumns = "id, tenant_id, seq, occurred_at, type, actor_id, source_ip, request_id, target, details, prev_hash, hash"
+const (
+	auditColumns    = "id, tenant_id, seq, occurred_at, type, actor_id, source_ip, request_id, target, details, prev_hash, hash"
+	listAudit       = "SELECT " + auditColumns + " FROM audit_events WHERE tenant_id = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?"
+	listAuditOfType = "SELECT " + auditColumns + " FROM audit_events WHERE tenant_id = ? AND type = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?"
+)
 
 func scanAuditEvent(row scanner) (*rampart.AuditEvent, error) {
 	var e rampart.AuditEvent
-	var occurred int64
-	var details []byte
-	err := row.Scan(&e.ID, &e.TenantID, &e.Seq, &occurred, &e.Type, &e.ActorID, &e.SourceIP,
-		&e.RequestID, &e.Target, &details, &e.PrevHash, &e.Hash)
-	if err != nil {
-		return nil, err
-	}
-	e.Time, e.Details = fromMicros(occurred), details
-	return &e, nil
+	return &e, row.Scan(&e.ID, &e.TenantID, &e.Seq, timeColumn{&e.Time}, &e.Type, &e.ActorID, &e.SourceIP,
+		&e.RequestID, &e.Target, (*[]byte)(&e.Details), &e.PrevHash, &e.Hash)
 }
 
 func (s *Store) AppendAuditEvent(ctx context.Context, e *rampart.AuditEvent) error {
-	e.Time = rampart.Timestamp(e.Time)
+	rampart.RoundTimes(e)
 	// The transaction holds the single write lock from its start, so no
 	// other append can read the same latest event.
 	return s.inTx(ctx, "append audit event", func(tx *sql.Tx) error {
@@ -47,38 +44,16 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e *rampart.AuditEvent) err
 }
 
 func (s *Store) ListAuditEvents(ctx context.Context, tenantID string, f rampart.AuditFilter, page rampart.Page) ([]*rampart.AuditEvent, rampart.Cursor, error) {
-	if err := page.Check(); err != nil {
-		return nil, rampart.Cursor{}, err
+	if f.Type != "" {
+		return list(ctx, s, "list audit events", page, scanAuditEvent, listAuditOfType, tenantID, f.Type)
 	}
-	b := page.Before()
-	var rows *sql.Rows
-	var err error
-	if f.Type == "" {
-		rows, err = s.reader.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?",
-			tenantID, micros(b.CreatedAt), b.ID, page.Limit+1)
-	} else {
-		rows, err = s.reader.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND type = ? AND (occurred_at, id) < (?, ?) ORDER BY occurred_at DESC, id DESC LIMIT ?",
-			tenantID, f.Type, micros(b.CreatedAt), b.ID, page.Limit+1)
-	}
-	events, err := collect(rows, err, scanAuditEvent)
-	if err != nil {
-		return nil, rampart.Cursor{}, dbError("list audit events", err)
-	}
-	events, next := rampart.NextPage(events, page.Limit, func(e *rampart.AuditEvent) rampart.Cursor {
-		return rampart.Cursor{CreatedAt: e.Time, ID: e.ID}
-	})
-	return events, next, nil
+	return list(ctx, s, "list audit events", page, scanAuditEvent, listAudit, tenantID)
 }
 
 func (s *Store) ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*rampart.AuditEvent, error) {
 	if err := rampart.CheckAuditBatch(limit); err != nil {
 		return nil, err
 	}
-	rows, err := s.reader.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-		tenantID, afterSeq, limit)
-	events, err := collect(rows, err, scanAuditEvent)
-	if err != nil {
-		return nil, dbError("list audit chain", err)
-	}
-	return events, nil
+	return all(ctx, s, "list audit chain", scanAuditEvent,
+		"SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?", tenantID, afterSeq, limit)
 }

@@ -9,36 +9,20 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-const sessionColumns = "id, tenant_id, user_id, token_hash, previous_token_hash, rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, revoked_reason, auth_time, client_address, user_agent"
+const (
+	sessionColumns = "id, tenant_id, user_id, token_hash, previous_token_hash, rotated_at, created_at, last_used_at, idle_expires_at, expires_at, revoked_at, revoked_reason, auth_time, client_address, user_agent"
+	selectSession  = "SELECT " + sessionColumns + " FROM sessions WHERE tenant_id = ? AND id = ?"
+)
 
 func scanSession(row scanner) (*rampart.Session, error) {
 	var s rampart.Session
-	var rotated, revoked, authTime sql.NullInt64
-	var created, lastUsed, idleExpires, expires int64
-	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, &rotated,
-		&created, &lastUsed, &idleExpires, &expires, &revoked, &s.RevokedReason,
-		&authTime, &s.ClientAddress, &s.UserAgent)
-	if err != nil {
-		return nil, err
-	}
-	s.RotatedAt, s.RevokedAt, s.AuthTime = fromOptMicros(rotated), fromOptMicros(revoked), fromOptMicros(authTime)
-	s.CreatedAt, s.LastUsedAt = fromMicros(created), fromMicros(lastUsed)
-	s.IdleExpiresAt, s.ExpiresAt = fromMicros(idleExpires), fromMicros(expires)
-	return &s, nil
-}
-
-func normalizeSession(s *rampart.Session) {
-	s.RotatedAt = rampart.Timestamp(s.RotatedAt)
-	s.CreatedAt = rampart.Timestamp(s.CreatedAt)
-	s.LastUsedAt = rampart.Timestamp(s.LastUsedAt)
-	s.IdleExpiresAt = rampart.Timestamp(s.IdleExpiresAt)
-	s.ExpiresAt = rampart.Timestamp(s.ExpiresAt)
-	s.RevokedAt = rampart.Timestamp(s.RevokedAt)
-	s.AuthTime = rampart.Timestamp(s.AuthTime)
+	return &s, row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.TokenHash, &s.PreviousTokenHash, timeColumn{&s.RotatedAt},
+		timeColumn{&s.CreatedAt}, timeColumn{&s.LastUsedAt}, timeColumn{&s.IdleExpiresAt}, timeColumn{&s.ExpiresAt},
+		timeColumn{&s.RevokedAt}, &s.RevokedReason, timeColumn{&s.AuthTime}, &s.ClientAddress, &s.UserAgent)
 }
 
 func (s *Store) CreateSession(ctx context.Context, ss *rampart.Session) error {
-	normalizeSession(ss)
+	rampart.RoundTimes(ss)
 	return s.inTx(ctx, "create session", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			ss.ID, ss.TenantID, ss.UserID, ss.TokenHash, ss.PreviousTokenHash, optMicros(ss.RotatedAt),
@@ -83,79 +67,42 @@ func rotateTokenHash(ctx context.Context, tx *sql.Tx, ss *rampart.Session, old [
 }
 
 func (s *Store) GetSession(ctx context.Context, tenantID, id string) (*rampart.Session, error) {
-	ss, err := scanSession(s.reader.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = ? AND id = ?", tenantID, id))
-	if err != nil {
-		return nil, getError("get session", "session", err)
-	}
-	return ss, nil
+	return get(ctx, s.reader, "get session", "session", scanSession, selectSession, tenantID, id)
 }
 
 func (s *Store) FindSessionByTokenHash(ctx context.Context, hash []byte) (*rampart.Session, error) {
 	// The hash history answers; the columns of sessions as well, for a
 	// session that an older build created or rotated.
-	ss, err := scanSession(s.reader.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = (SELECT session_id FROM session_token_hashes WHERE token_hash = ?) OR token_hash = ? OR previous_token_hash = ?", hash, hash, hash))
-	if err != nil {
-		return nil, getError("find session", "session", err)
-	}
-	return ss, nil
+	return get(ctx, s.reader, "find session", "session", scanSession,
+		"SELECT "+sessionColumns+" FROM sessions WHERE id = (SELECT session_id FROM session_token_hashes WHERE token_hash = ?) OR token_hash = ? OR previous_token_hash = ?", hash, hash, hash)
 }
 
 func (s *Store) ListActiveSessions(ctx context.Context, tenantID, userID string, now time.Time, page rampart.Page) ([]*rampart.Session, rampart.Cursor, error) {
-	if err := page.Check(); err != nil {
-		return nil, rampart.Cursor{}, err
-	}
-	b := page.Before()
-	rows, err := s.reader.QueryContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL AND idle_expires_at > ? AND expires_at > ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?",
-		tenantID, userID, micros(now), micros(now), micros(b.CreatedAt), b.ID, page.Limit+1)
-	sessions, err := collect(rows, err, scanSession)
-	if err != nil {
-		return nil, rampart.Cursor{}, dbError("list sessions", err)
-	}
-	sessions, next := rampart.NextPage(sessions, page.Limit, func(s *rampart.Session) rampart.Cursor {
-		return rampart.Cursor{CreatedAt: s.CreatedAt, ID: s.ID}
-	})
-	return sessions, next, nil
+	return list(ctx, s, "list sessions", page, scanSession,
+		"SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL AND idle_expires_at > ? AND expires_at > ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?",
+		tenantID, userID, micros(now), micros(now))
 }
 
 func (s *Store) UpdateSession(ctx context.Context, tenantID, id string, fn func(*rampart.Session) error) (*rampart.Session, error) {
-	var ss *rampart.Session
-	err := s.inTx(ctx, "update session", func(tx *sql.Tx) error {
+	return update(ctx, s, "update session", "session", scanSession, fn, func(tx *sql.Tx, ss, before *rampart.Session) error {
 		var err error
-		ss, err = scanSession(tx.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = ? AND id = ?", tenantID, id))
-		if err != nil {
-			return getError("update session", "session", err)
-		}
-		before := *ss
-		if err := fn(ss); err != nil {
-			return err
-		}
-		ss.ID, ss.TenantID, ss.UserID, ss.CreatedAt = before.ID, before.TenantID, before.UserID, before.CreatedAt
-		normalizeSession(ss)
 		if !bytes.Equal(ss.TokenHash, before.TokenHash) {
-			if err := rotateTokenHash(ctx, tx, ss, before.TokenHash); err != nil {
-				return dbError("update session", err)
-			}
+			err = rotateTokenHash(ctx, tx, ss, before.TokenHash)
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE sessions SET token_hash = ?, previous_token_hash = ?, rotated_at = ?, last_used_at = ?, idle_expires_at = ?, expires_at = ?, revoked_at = ?, revoked_reason = ?, auth_time = ?, client_address = ?, user_agent = ? WHERE id = ?",
-			ss.TokenHash, ss.PreviousTokenHash, optMicros(ss.RotatedAt), micros(ss.LastUsedAt),
-			micros(ss.IdleExpiresAt), micros(ss.ExpiresAt), optMicros(ss.RevokedAt), ss.RevokedReason,
-			optMicros(ss.AuthTime), ss.ClientAddress, ss.UserAgent, id)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, "UPDATE sessions SET token_hash = ?, previous_token_hash = ?, rotated_at = ?, last_used_at = ?, idle_expires_at = ?, expires_at = ?, revoked_at = ?, revoked_reason = ?, auth_time = ?, client_address = ?, user_agent = ? WHERE id = ?",
+				ss.TokenHash, ss.PreviousTokenHash, optMicros(ss.RotatedAt), micros(ss.LastUsedAt),
+				micros(ss.IdleExpiresAt), micros(ss.ExpiresAt), optMicros(ss.RevokedAt), ss.RevokedReason,
+				optMicros(ss.AuthTime), ss.ClientAddress, ss.UserAgent, id)
+		}
 		if err != nil {
 			return dbError("update session", err)
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ss, nil
+	}, selectSession, tenantID, id)
 }
 
 func (s *Store) RevokeUserSessions(ctx context.Context, tenantID, userID, exceptID string, at time.Time, reason string) error {
-	_, err := s.writer.ExecContext(ctx, "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE tenant_id = ? AND user_id = ? AND id <> ? AND revoked_at IS NULL",
+	return s.exec(ctx, "revoke sessions", "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE tenant_id = ? AND user_id = ? AND id <> ? AND revoked_at IS NULL",
 		micros(rampart.Timestamp(at)), reason, tenantID, userID, exceptID)
-	if err != nil {
-		return dbError("revoke sessions", err)
-	}
-	return nil
 }

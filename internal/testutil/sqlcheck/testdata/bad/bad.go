@@ -46,4 +46,40 @@ func queries(ctx context.Context, db *sql.DB, p pool, b batch, table, id string)
 	db.PrepareContext(ctx, "SELECT name FROM t WHERE id = ?")
 	p.Prepare(ctx, table, "SELECT "+columns+" FROM t WHERE id = $1") // a name that is not constant is fine
 	b.Queue("DELETE FROM t WHERE id = $1", id)
+
+	q2 := "SELECT name FROM t WHERE id = " + id
+	query := q2                 // a local named query is no helper's parameter
+	db.QueryContext(ctx, query) // want
+
+	run(ctx, db, "DELETE FROM "+table) // want
+	run(ctx, db, q)                    // want
+	first[int](ctx, db, q)             // want
+	h := helper{db}
+	h.one(ctx, id, q) // want
+	run(ctx, db, "DELETE FROM t WHERE id = ?", id)
+	first[int](ctx, db, "SELECT "+columns+" FROM t")
+	h.one(ctx, id, "SELECT 1")
+}
+
+// run, first and helper.one take SQL text in a parameter named query: their
+// callers must pass a constant there, and they may pass query on.
+func run(ctx context.Context, db *sql.DB, query string, args ...any) {
+	db.ExecContext(ctx, query, args...)
+}
+
+func first[T any](ctx context.Context, db *sql.DB, query string) T {
+	var v T
+	db.QueryRowContext(ctx, query).Scan(&v)
+	return v
+}
+
+type helper struct{ db *sql.DB }
+
+func (h helper) one(ctx context.Context, what, query string) { run(ctx, h.db, query) }
+
+// changed is a helper that changes its query before it runs it.
+func changed(ctx context.Context, db *sql.DB, id, query string) {
+	query += " AND id = " + id // want
+	p := &query                // want
+	db.ExecContext(ctx, *p)    // want
 }

@@ -1,0 +1,130 @@
+package rampart
+
+// The rules of the Store contract that do not depend on the database. Both
+// stores call these, so that each rule is written once, here, and the stores
+// keep only storage: queries, locks and the mapping of driver errors.
+
+// CheckNewTenant returns an Invalid error unless admin can be the first user
+// of t: one of its admins, so that no tenant exists without an admin (see
+// Store.CreateTenant).
+func CheckNewTenant(t *Tenant, admin *User) error {
+	if admin.TenantID != t.ID || admin.Role != RoleAdmin {
+		return Errorf(KindInvalid, "a tenant's first user must be one of its admins")
+	}
+	return nil
+}
+
+// LastAdminError is the Conflict a store returns when a change would leave
+// a tenant without an admin. Whether another admin exists, the store finds
+// out under its own locks.
+func LastAdminError() error {
+	return Errorf(KindConflict, "a tenant must keep at least one admin")
+}
+
+// RemovesAdmin reports whether an update that turned before into after
+// takes away an admin: a store then checks that another admin remains.
+func RemovesAdmin(before, after *User) bool {
+	return before.Role == RoleAdmin && after.Role != RoleAdmin
+}
+
+// RoundTimes rounds every time in records with Timestamp, as stores keep
+// times. Create and append methods call it before they write, so that what
+// is read back equals what was left in the argument (see Store).
+func RoundTimes(records ...interface{ roundTimes() }) {
+	for _, r := range records {
+		r.roundTimes()
+	}
+}
+
+// Updatable is a record that a Store update method changes through a
+// function: a *User, *Session or *Order.
+type Updatable[T any] interface {
+	*T
+	roundTimes()
+	keepImmutable(before *T)
+}
+
+// ApplyUpdate is the domain's part of a Store update method. The store has
+// read rec and holds it locked; ApplyUpdate lets fn change it, then puts back
+// what an update never changes (the id, tenant and creation time, and the
+// user an order or session belongs to: fn's changes to them are dropped) and
+// rounds the times. The store then writes rec. It returns rec as the store
+// read it, for what the store must compare (a role, a token hash). An error
+// from fn is returned as it is.
+func ApplyUpdate[T any, P Updatable[T]](rec P, fn func(P) error) (before T, err error) {
+	before = *rec
+	if err := fn(rec); err != nil {
+		return before, err
+	}
+	rec.keepImmutable(&before)
+	rec.roundTimes()
+	return before, nil
+}
+
+func (t *Tenant) roundTimes() { t.CreatedAt = Timestamp(t.CreatedAt) }
+
+func (u *User) roundTimes() {
+	u.CreatedAt = Timestamp(u.CreatedAt)
+	u.UpdatedAt = Timestamp(u.UpdatedAt)
+}
+
+func (u *User) keepImmutable(before *User) {
+	u.ID, u.TenantID, u.CreatedAt = before.ID, before.TenantID, before.CreatedAt
+}
+
+func (s *Session) roundTimes() {
+	s.RotatedAt = Timestamp(s.RotatedAt)
+	s.CreatedAt = Timestamp(s.CreatedAt)
+	s.LastUsedAt = Timestamp(s.LastUsedAt)
+	s.IdleExpiresAt = Timestamp(s.IdleExpiresAt)
+	s.ExpiresAt = Timestamp(s.ExpiresAt)
+	s.RevokedAt = Timestamp(s.RevokedAt)
+	s.AuthTime = Timestamp(s.AuthTime)
+}
+
+func (s *Session) keepImmutable(before *Session) {
+	s.ID, s.TenantID, s.UserID, s.CreatedAt = before.ID, before.TenantID, before.UserID, before.CreatedAt
+}
+
+func (o *Order) roundTimes() {
+	o.CreatedAt = Timestamp(o.CreatedAt)
+	o.UpdatedAt = Timestamp(o.UpdatedAt)
+}
+
+func (o *Order) keepImmutable(before *Order) {
+	o.ID, o.TenantID, o.OwnerID, o.CreatedAt = before.ID, before.TenantID, before.OwnerID, before.CreatedAt
+}
+
+func (k *APIKey) roundTimes() {
+	k.ExpiresAt = Timestamp(k.ExpiresAt)
+	k.LastUsedAt = Timestamp(k.LastUsedAt)
+	k.CreatedAt = Timestamp(k.CreatedAt)
+	k.RevokedAt = Timestamp(k.RevokedAt)
+}
+
+func (k *SigningKey) roundTimes() {
+	k.CreatedAt = Timestamp(k.CreatedAt)
+	k.ActivatedAt = Timestamp(k.ActivatedAt)
+	k.RetiredAt = Timestamp(k.RetiredAt)
+}
+
+func (e *AuditEvent) roundTimes() { e.Time = Timestamp(e.Time) }
+
+// Listed is a record of a newest-first listing (see Page).
+type Listed interface{ ListCursor() Cursor }
+
+// ListCursor returns u's position in a listing.
+func (u *User) ListCursor() Cursor { return Cursor{CreatedAt: u.CreatedAt, ID: u.ID} }
+
+// ListCursor returns s's position in a listing.
+func (s *Session) ListCursor() Cursor { return Cursor{CreatedAt: s.CreatedAt, ID: s.ID} }
+
+// ListCursor returns o's position in a listing.
+func (o *Order) ListCursor() Cursor { return Cursor{CreatedAt: o.CreatedAt, ID: o.ID} }
+
+// ListCursor returns k's position in a listing.
+func (k *APIKey) ListCursor() Cursor { return Cursor{CreatedAt: k.CreatedAt, ID: k.ID} }
+
+// ListCursor returns e's position in a listing, which audit events keep by
+// the time they happened.
+func (e *AuditEvent) ListCursor() Cursor { return Cursor{CreatedAt: e.Time, ID: e.ID} }
