@@ -56,7 +56,7 @@ func buildIdentity(ctx context.Context, cfg Config, st rampart.Store, loginThrot
 	idCfg.StepUpMaxAge, idCfg.RefreshGrace = cfg.StepUpMaxAge, cfg.RefreshReuseGrace
 	identity, err := rampart.NewIdentity(rampart.IdentityDeps{
 		Store:    st,
-		Hasher:   busyAsUnavailable{hasher},
+		Hasher:   hasher,
 		Policy:   password.Policy{MinLength: cfg.PasswordMinLength},
 		Tokens:   k.tokens,
 		Sealer:   k.box,
@@ -112,33 +112,4 @@ func deriveKey(master []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, master)
 	m.Write([]byte(purpose))
 	return m.Sum(nil)
-}
-
-// busyAsUnavailable turns the hasher's "queue full" into the domain's
-// Unavailable with a retry hint, which the edge answers as 503 +
-// Retry-After.
-type busyAsUnavailable struct{ *password.Hasher }
-
-func busy(err error) error {
-	if be, ok := errors.AsType[*password.BusyError](err); ok {
-		return &rampart.Error{Kind: rampart.KindUnavailable, Code: "busy",
-			Message: "the server is busy; try again shortly", RetryAfter: be.RetryAfter, Err: err}
-	}
-	return err
-}
-
-func (h busyAsUnavailable) Hash(ctx context.Context, pw string) (string, error) {
-	s, err := h.Hasher.Hash(ctx, pw)
-	return s, busy(err)
-}
-
-func (h busyAsUnavailable) Verify(ctx context.Context, pw, encoded string) (bool, bool, error) {
-	ok, rehash, err := h.Hasher.Verify(ctx, pw, encoded)
-	return ok, rehash, busy(err)
-}
-
-func (h busyAsUnavailable) Busy() error { return busy(h.Hasher.Busy()) }
-
-func (h busyAsUnavailable) VerifyDummy(ctx context.Context, pw string) error {
-	return busy(h.Hasher.VerifyDummy(ctx, pw))
 }
