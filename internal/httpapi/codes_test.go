@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +71,49 @@ func TestCodeAnswers(t *testing.T) {
 			t.Errorf("code %q: Retry-After %q, want the error's own %v", c, got, wait)
 		case !overload && got != "":
 			t.Errorf("code %q: Retry-After %q on a %d", c, got, rr.Code)
+		}
+	}
+}
+
+// TestOpenAPINamesEveryProblemType: the served document reads the error
+// tables: every code's and every edge problem's type is named under its
+// status on the operations that answer that status, and every problem a
+// route lists (byCode) is a row of the table, so its status is documented.
+func TestOpenAPINamesEveryProblemType(t *testing.T) {
+	for _, rt := range bareRouteTable() {
+		for _, pk := range rt.errors {
+			if pk.status == 0 || pk.slug == "" {
+				t.Errorf("%s %s lists a problem that is no row of the tables: %+v", rt.method, rt.path, pk)
+			}
+		}
+	}
+	var want []problemKind
+	for _, c := range rampart.Codes() {
+		want = append(want, codeProblems[c])
+	}
+	for _, pk := range edgeProblems {
+		if pk != probMethod { // 405 is for a method no operation has, so no operation documents it
+			want = append(want, pk)
+		}
+	}
+	doc := fetchOpenAPI(t, newTestServer(t))
+	named := map[problemKind]bool{}
+	for _, item := range doc["paths"].(map[string]any) {
+		for _, op := range item.(map[string]any) {
+			for status, resp := range op.(map[string]any)["responses"].(map[string]any) {
+				desc, _ := resp.(map[string]any)["description"].(string)
+				for _, pk := range want {
+					if strconv.Itoa(pk.status) == status &&
+						(strings.Contains(desc, "/"+pk.slug+",") || strings.Contains(desc, "/"+pk.slug+" ")) {
+						named[pk] = true
+					}
+				}
+			}
+		}
+	}
+	for _, pk := range want {
+		if !named[pk] {
+			t.Errorf("no %d response of the document names /%s", pk.status, pk.slug)
 		}
 	}
 }

@@ -3,8 +3,10 @@ package httpapi
 import (
 	"encoding/json/v2"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -56,6 +58,10 @@ var (
 	probInternal        = problemKind{http.StatusInternalServerError, "internal", "Internal server error"}
 	probUnavailable     = problemKind{http.StatusServiceUnavailable, "unavailable", "Service unavailable"}
 )
+
+// edgeProblems are the problems above, for the document (problemTypes).
+var edgeProblems = []problemKind{probMalformed, probUnauthenticated, probForbidden, probNotFound, probMethod, probConflict,
+	probTooLarge, probMediaType, probValidation, probRateLimited, probInternal, probUnavailable}
 
 // kindProblems is the one table that turns domain error kinds into HTTP.
 var kindProblems = map[rampart.Kind]problemKind{
@@ -122,6 +128,28 @@ var codeProblems = map[rampart.Code]problemKind{
 	rampart.CodeOrderNotPending:    {http.StatusConflict, "order-not-pending", "Order not pending"},
 	rampart.CodeLastAdmin:          {http.StatusConflict, "last-admin", "Last admin"},
 	rampart.CodeOwnRole:            {http.StatusForbidden, "own-role", "Own role"},
+}
+
+// problemTypes lists, sorted, the type slugs the server answers with
+// status: the edge's own and the codes' (for the OpenAPI document).
+func problemTypes(status int) []string {
+	var slugs []string
+	for _, pk := range append(slices.Collect(maps.Values(codeProblems)), edgeProblems...) {
+		if pk.status == status {
+			slugs = append(slugs, pk.slug)
+		}
+	}
+	slices.Sort(slugs)
+	return slices.Compact(slugs)
+}
+
+// byCode is the problems of codes, for a route's errors.
+func byCode(codes ...rampart.Code) []problemKind {
+	pks := make([]problemKind, len(codes))
+	for i, c := range codes {
+		pks[i] = codeProblems[c]
+	}
+	return pks
 }
 
 // problemFor is the problem for a domain error of kind with code ("" for
