@@ -87,7 +87,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, pk problemKind, detail
 		}
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		// A backstop for the edge's own 503s (readiness): the domain's
-		// overload errors carry their RetryAfter (see rampart.Codes).
+		// overload errors carry their RetryAfter, which writeError sets.
 		if h.Get("Retry-After") == "" {
 			h.Set("Retry-After", strconv.Itoa(int(rampart.RetryAfterUnavailable.Seconds())))
 		}

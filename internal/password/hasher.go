@@ -27,6 +27,13 @@ type BusyError struct {
 	RetryAfter time.Duration
 }
 
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("password: hasher busy, retry after %s", e.RetryAfter)
+}
+
+// Is makes errors.Is(err, ErrBusy) true for a *BusyError.
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
 // busy is the error of a refused hash: the domain's Unavailable with the
 // code CodeBusy and the time to wait, which the edge answers as 503 with
 // Retry-After (whole seconds, at least 1). It is made here, where the wait
@@ -36,13 +43,6 @@ func busy(retryAfter time.Duration) error {
 		Message: "the server is busy; try again shortly", RetryAfter: retryAfter,
 		Err: &BusyError{RetryAfter: retryAfter}}
 }
-
-func (e *BusyError) Error() string {
-	return fmt.Sprintf("password: hasher busy, retry after %s", e.RetryAfter)
-}
-
-// Is makes errors.Is(err, ErrBusy) true for a *BusyError.
-func (e *BusyError) Is(target error) bool { return target == ErrBusy }
 
 // ErrPasswordTooLong is returned by Hash and Verify for input longer than
 // MaxPasswordBytes. Policy.Check has the same limit, so it never accepts a

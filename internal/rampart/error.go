@@ -60,8 +60,9 @@ type Error struct {
 	// Scope, when set on a KindForbidden error, is the API-key scope that
 	// would have allowed the call (the edge names it in its challenge).
 	Scope string
-	// RetryAfter, when set, tells the client how long to wait
-	// (KindRateLimited, and KindUnavailable when the wait is known).
+	// RetryAfter tells the client how long to wait. KindRateLimited and
+	// KindUnavailable errors set it where they are made (the throttle's
+	// delay, the hasher's estimate, RetryAfterUnavailable).
 	RetryAfter time.Duration
 	// MaxAge, on a CodeStepUpRequired error, is how recent a sign-in must
 	// be (the max_age of the RFC 9470 challenge).
