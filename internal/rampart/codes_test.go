@@ -1,6 +1,7 @@
 package rampart
 
 import (
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // kindNames are the Kind constants by name, for reading them in source.
@@ -170,5 +172,22 @@ func TestCodesAreClosed(t *testing.T) {
 	}
 	if literals == 0 {
 		t.Fatal("no Error literal found: the walk looked in the wrong place")
+	}
+}
+
+// TestUnavailableSaysWhenToRetry: an Unavailable error says when to come
+// back from where it is made (the store, the rate limiter use these
+// constructors); no other kind gets a wait it did not ask for.
+func TestUnavailableSaysWhenToRetry(t *testing.T) {
+	for kind := range KindUnavailable + 1 {
+		want := time.Duration(0)
+		if kind == KindUnavailable {
+			want = RetryAfterUnavailable
+		}
+		for _, err := range []error{WrapError(kind, errors.New("cause"), "message"), Errorf(kind, "message")} {
+			if got := ErrorOf(err).RetryAfter; got != want {
+				t.Errorf("%v: RetryAfter %v, want %v", kind, got, want)
+			}
+		}
 	}
 }
