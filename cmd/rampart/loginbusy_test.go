@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -46,6 +47,9 @@ func TestLoginFloodIsRefusedAtOnce(t *testing.T) {
 			refused++
 			if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
 				t.Errorf("503 with Retry-After %q", r.header.Get("Retry-After"))
+			}
+			if !strings.Contains(r.body, `"type":"https://rampart.dev/problems/busy","title":"Server busy"`) {
+				t.Errorf("503 is not the busy problem: %s", r.body)
 			}
 			busyBody[known] = r.body
 		case r.code == http.StatusOK && known:

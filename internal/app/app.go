@@ -104,7 +104,7 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 	}
 	deps := rampart.Deps{
 		Store:    st,
-		Hasher:   busyAsUnavailable{hasher},
+		Hasher:   hasher,
 		Policy:   cfg.Policy,
 		Tokens:   tokens,
 		Verifier: tokens,

@@ -255,15 +255,25 @@ func describeAccess(rt route) string {
 	}
 }
 
-// problemDescription says when a status is answered, naming the problem
-// types of the public contract.
+// problemDescription says when a status is answered and names the problem
+// types that come with it, from the error tables (problemTypes).
 func (doc *openAPIDocument) problemDescription(status int) string {
+	types := problemTypes(status)
+	if len(types) == 0 {
+		return doc.problemWhen(status)
+	}
+	return doc.problemWhen(status) + " Problem types with this status: /" + strings.Join(types, ", /") +
+		" (each route answers those that apply to it)."
+}
+
+// problemWhen says when a status is answered.
+func (doc *openAPIDocument) problemWhen(status int) string {
 	switch status {
 	case http.StatusBadRequest:
 		return "Malformed JSON: a syntax error, trailing data, invalid UTF-8, a duplicate member name or a top-level value that is not an object."
 	case http.StatusUnauthorized:
-		return "No credential (type ending /unauthenticated), an invalid one (/invalid-token), an expired one (/token-expired), " +
-			"or, on routes that need a recent sign-in, one too old (/step-up-required); WWW-Authenticate says which."
+		return "No credential, an invalid or expired one, a wrong password or second factor, " +
+			"or, on routes that need a recent sign-in, one too old; WWW-Authenticate says which."
 	case http.StatusForbidden:
 		return "The credential is not allowed this function: a role or API-key scope is missing (the detail names it), " +
 			"or an API key is used where a person must prove a recent sign-in."
@@ -280,7 +290,7 @@ func (doc *openAPIDocument) problemDescription(status int) string {
 	case http.StatusServiceUnavailable:
 		return "A dependency (store or rate limiter) does not answer, or the server is busy; retry after Retry-After seconds."
 	}
-	return http.StatusText(status)
+	return http.StatusText(status) + "."
 }
 
 // responseHeaders lists the headers the server sends with status on rt.

@@ -3,8 +3,10 @@ package httpapi
 import (
 	"encoding/json/v2"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,6 +59,10 @@ var (
 	probUnavailable     = problemKind{http.StatusServiceUnavailable, "unavailable", "Service unavailable"}
 )
 
+// edgeProblems are the problems above, for the document (problemTypes).
+var edgeProblems = []problemKind{probMalformed, probUnauthenticated, probForbidden, probNotFound, probMethod, probConflict,
+	probTooLarge, probMediaType, probValidation, probRateLimited, probInternal, probUnavailable}
+
 // kindProblems is the one table that turns domain error kinds into HTTP.
 var kindProblems = map[rampart.Kind]problemKind{
 	rampart.KindInvalid:         probValidation,
@@ -69,10 +75,6 @@ var kindProblems = map[rampart.Kind]problemKind{
 	rampart.KindInternal:        probInternal,
 }
 
-// retryAfterUnavailable is what a client is told to wait when a dependency
-// is down: long enough not to hammer it, short enough to notice recovery.
-const retryAfterUnavailable = 5 * time.Second
-
 func writeProblem(w http.ResponseWriter, r *http.Request, pk problemKind, detail string, fields []FieldError) {
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
@@ -84,8 +86,10 @@ func writeProblem(w http.ResponseWriter, r *http.Request, pk problemKind, detail
 			h.Set("WWW-Authenticate", bearerChallenge{}.String())
 		}
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		// A backstop for the edge's own 503s (readiness): the domain's
+		// overload errors carry their RetryAfter, which writeError sets.
 		if h.Get("Retry-After") == "" {
-			h.Set("Retry-After", strconv.Itoa(int(retryAfterUnavailable.Seconds())))
+			h.Set("Retry-After", strconv.Itoa(int(rampart.RetryAfterUnavailable.Seconds())))
 		}
 	}
 	w.WriteHeader(pk.status)
@@ -101,25 +105,60 @@ func writeProblem(w http.ResponseWriter, r *http.Request, pk problemKind, detail
 	_ = json.MarshalWrite(w, p)
 }
 
-// codeTitles are the problem types that refine a kind, each with its fixed
-// title. A domain error whose Code is not listed here is answered with its
-// kind's type, so no unreviewed string becomes part of the public contract.
-var codeTitles = map[string]string{
-	rampart.CodeInvalidCredentials: "Invalid credentials",
-	rampart.CodeMFARequired:        "Second factor required",
-	rampart.CodeInvalidToken:       "Invalid token",
-	rampart.CodeTokenExpired:       "Token expired",
-	rampart.CodeTokenReused:        "Refresh token reused",
-	rampart.CodeStepUpRequired:     "Step-up authentication required",
-	"login-throttled":              "Too many failed attempts",
-	"email-taken":                  "Email already registered",
-	"mfa-enabled":                  "Second factor already enabled",
-	"mfa-not-enrolled":             "Second factor not enrolled",
-	"mfa-not-enabled":              "Second factor not enabled",
-	"busy":                         "Server busy",
-	"order-not-pending":            "Order not pending",
-	"last-admin":                   "Last admin",
-	"own-role":                     "Own role",
+// codeProblems is the one table of the codes the domain returns: the
+// status, problem type slug and title each is answered with. Every
+// rampart.Code has a row (TestEveryCodeHasAProblem), so no code reaches a
+// client unreviewed. Input codes are answered as the generic validation
+// problem: the field is named in its errors.
+var codeProblems = map[rampart.Code]problemKind{
+	rampart.CodeInvalidCredentials: {http.StatusUnauthorized, "invalid-credentials", "Invalid credentials"},
+	rampart.CodeMFARequired:        {http.StatusUnauthorized, "mfa-required", "Second factor required"},
+	rampart.CodeInvalidToken:       {http.StatusUnauthorized, "invalid-token", "Invalid token"},
+	rampart.CodeTokenExpired:       {http.StatusUnauthorized, "token-expired", "Token expired"},
+	rampart.CodeTokenReused:        {http.StatusUnauthorized, "refresh-token-reused", "Refresh token reused"},
+	rampart.CodeStepUpRequired:     {http.StatusUnauthorized, "step-up-required", "Step-up authentication required"},
+	rampart.CodeLoginThrottled:     {http.StatusTooManyRequests, "login-throttled", "Too many failed attempts"},
+	rampart.CodeBusy:               {http.StatusServiceUnavailable, "busy", "Server busy"},
+	rampart.CodeWeakPassword:       probValidation,
+	rampart.CodeInvalidCode:        probValidation,
+	rampart.CodeEmailTaken:         {http.StatusConflict, "email-taken", "Email already registered"},
+	rampart.CodeMFAEnabled:         {http.StatusConflict, "mfa-enabled", "Second factor already enabled"},
+	rampart.CodeMFANotEnrolled:     {http.StatusConflict, "mfa-not-enrolled", "Second factor not enrolled"},
+	rampart.CodeMFANotEnabled:      {http.StatusConflict, "mfa-not-enabled", "Second factor not enabled"},
+	rampart.CodeOrderNotPending:    {http.StatusConflict, "order-not-pending", "Order not pending"},
+	rampart.CodeLastAdmin:          {http.StatusConflict, "last-admin", "Last admin"},
+	rampart.CodeOwnRole:            {http.StatusForbidden, "own-role", "Own role"},
+}
+
+// problemTypes lists, sorted, the type slugs the server answers with
+// status: the edge's own and the codes' (for the OpenAPI document).
+func problemTypes(status int) []string {
+	var slugs []string
+	for _, pk := range append(slices.Collect(maps.Values(codeProblems)), edgeProblems...) {
+		if pk.status == status {
+			slugs = append(slugs, pk.slug)
+		}
+	}
+	slices.Sort(slugs)
+	return slices.Compact(slugs)
+}
+
+// byCode is the problems of codes, for a route's errors.
+func byCode(codes ...rampart.Code) []problemKind {
+	pks := make([]problemKind, len(codes))
+	for i, c := range codes {
+		pks[i] = codeProblems[c]
+	}
+	return pks
+}
+
+// problemFor is the problem for a domain error of kind with code ("" for
+// none).
+func problemFor(kind rampart.Kind, code rampart.Code) problemKind {
+	if pk, ok := codeProblems[code]; ok {
+		return pk
+	}
+	return kindProblems[kind]
 }
 
 // writeError answers with the problem for err. Only the domain's
@@ -132,9 +171,7 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	var fields []FieldError
 	if e := rampart.ErrorOf(err); e != nil {
 		detail = e.Message
-		if title, ok := codeTitles[e.Code]; ok {
-			pk.slug, pk.title = e.Code, title
-		}
+		pk = problemFor(kind, e.Code)
 		switch {
 		case e.Code == rampart.CodeStepUpRequired:
 			w.Header().Set("WWW-Authenticate", bearerChallenge{Error: "insufficient_user_authentication",

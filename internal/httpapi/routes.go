@@ -34,8 +34,10 @@ type route struct {
 	query    []string // query parameters a listing accepts, nil when none
 	response any      // success body type, nil for an empty body
 	status   int      // success status
-	errors   []int
-	handler  http.Handler
+	// errors are the problems the route answers beyond the edge's own
+	// (errorStatuses): codes of the domain (byCode) or the edge's rows.
+	errors  []problemKind
+	handler http.Handler
 }
 
 // auth reports whether the route requires a bearer credential.
@@ -67,24 +69,25 @@ func (rt route) class() string {
 // can answer 429, and 503 when the limiter does not answer (it fails
 // closed).
 func (rt route) errorStatuses() []int {
-	statuses := []int{http.StatusInternalServerError}
+	statuses := []int{probInternal.status}
 	if rt.class() != "" {
-		statuses = append(statuses, http.StatusTooManyRequests, http.StatusServiceUnavailable)
+		statuses = append(statuses, probRateLimited.status, probUnavailable.status)
 	}
 	if rt.body != nil {
-		statuses = append(statuses, http.StatusBadRequest, http.StatusRequestEntityTooLarge,
-			http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
+		statuses = append(statuses, probMalformed.status, probTooLarge.status, probMediaType.status, probValidation.status)
 	}
 	if rt.auth() {
-		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden)
+		statuses = append(statuses, probUnauthenticated.status, probForbidden.status)
 	}
 	if strings.Contains(rt.path, "{id}") {
-		statuses = append(statuses, http.StatusNotFound)
+		statuses = append(statuses, probNotFound.status)
 	}
 	if rt.query != nil {
-		statuses = append(statuses, http.StatusUnprocessableEntity)
+		statuses = append(statuses, probValidation.status)
 	}
-	statuses = append(statuses, rt.errors...)
+	for _, pk := range rt.errors {
+		statuses = append(statuses, pk.status)
+	}
 	slices.Sort(statuses)
 	return slices.Compact(statuses)
 }
@@ -128,12 +131,11 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 		apiKeys     = rampart.ActionAPIKeyManage
 		auditRead   = rampart.ActionAuditRead
 	)
-	conflict := []int{http.StatusConflict}
 	return []route{
 		{method: "GET", path: "/healthz", id: "getHealth", public: true, summary: "The process is alive.",
 			response: statusBody{}, status: ok, handler: handleHealthz()},
 		{method: "GET", path: "/readyz", id: "getReadiness", public: true, summary: "The store answers; 503 when it does not.",
-			response: statusBody{}, status: ok, errors: []int{http.StatusServiceUnavailable},
+			response: statusBody{}, status: ok, errors: []problemKind{probUnavailable},
 			handler: handleReadyz(opts.Store, opts.Degraded, opts.Logger)},
 		{method: "GET", path: "/v1/openapi.json", id: "getOpenAPI", public: true, summary: "This OpenAPI 3.1 document.",
 			status: ok, handler: openAPI},
@@ -141,13 +143,13 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 			status: ok, handler: handleJWKS(opts.Tokens, d)},
 
 		{method: "POST", path: "/v1/signup", id: "signup", public: true, summary: "Create a tenant and its first admin.",
-			body: signupRequest{}, response: signupResponse{}, status: created, errors: []int{http.StatusConflict, http.StatusServiceUnavailable},
+			body: signupRequest{}, response: signupResponse{}, status: created, errors: byCode(rampart.CodeEmailTaken, rampart.CodeBusy),
 			handler: handleSignup(d)},
 		{method: "POST", path: "/v1/auth/login", id: "login", public: true, summary: "Sign in with email, password and, when enabled, a TOTP or recovery code.",
-			body: loginRequest{}, response: tokenResponse{}, status: ok, errors: []int{http.StatusUnauthorized, http.StatusServiceUnavailable},
+			body: loginRequest{}, response: tokenResponse{}, status: ok, errors: byCode(rampart.CodeInvalidCredentials, rampart.CodeMFARequired, rampart.CodeBusy),
 			handler: handleLogin(d)},
 		{method: "POST", path: "/v1/auth/refresh", id: "refresh", public: true, summary: "Rotate a refresh token for a new pair; reuse revokes the session.",
-			body: refreshRequest{}, response: tokenResponse{}, status: ok, errors: []int{http.StatusUnauthorized},
+			body: refreshRequest{}, response: tokenResponse{}, status: ok, errors: byCode(rampart.CodeInvalidToken, rampart.CodeTokenReused),
 			handler: handleRefresh(d)},
 		{method: "POST", path: "/v1/auth/reauthenticate", id: "reauthenticate", summary: "Prove the password (and TOTP when enabled) again: a new pair for the same session with a fresh auth_time (step-up).",
 			action: account, body: reauthenticateRequest{}, response: tokenResponse{}, status: ok, handler: handleReauthenticate(d)},
@@ -161,12 +163,14 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 		{method: "POST", path: "/v1/me/password", id: "changePassword", summary: "Change the password; every other session ends.",
 			action: account, body: changePasswordRequest{}, status: noContent, handler: handleChangePassword(d)},
 		{method: "POST", path: "/v1/me/mfa/totp", id: "enrolTOTP", summary: "Start TOTP enrolment: a secret and its otpauth URL.",
-			action: account, stepUp: true, response: totpEnrolmentResponse{}, status: ok, errors: conflict, handler: handleEnrolTOTP(d)},
+			action: account, stepUp: true, response: totpEnrolmentResponse{}, status: ok, errors: byCode(rampart.CodeMFAEnabled), handler: handleEnrolTOTP(d)},
 		{method: "POST", path: "/v1/me/mfa/totp/confirm", id: "confirmTOTP", summary: "Activate TOTP with a first code; returns recovery codes once.",
-			action: account, stepUp: true, body: confirmTOTPRequest{}, response: recoveryCodesResponse{}, status: ok, errors: conflict,
+			action: account, stepUp: true, body: confirmTOTPRequest{}, response: recoveryCodesResponse{}, status: ok,
+			errors:  byCode(rampart.CodeMFAEnabled, rampart.CodeMFANotEnrolled),
 			handler: handleConfirmTOTP(d)},
 		{method: "DELETE", path: "/v1/me/mfa/totp", id: "disableTOTP", summary: "Disable TOTP with the password and a code.",
-			action: account, stepUp: true, body: disableTOTPRequest{}, status: noContent, errors: conflict, handler: handleDisableTOTP(d)},
+			action: account, stepUp: true, body: disableTOTPRequest{}, status: noContent, errors: byCode(rampart.CodeMFANotEnabled),
+			handler: handleDisableTOTP(d)},
 		{method: "GET", path: "/v1/me/sessions", id: "listSessions", summary: "The signed-in user's live sessions.",
 			action: account, query: pageQuery, response: sessionList{}, status: ok, handler: handleListSessions(d)},
 		{method: "DELETE", path: "/v1/me/sessions/{id}", id: "revokeSession", summary: "End one of the signed-in user's sessions.",
@@ -179,7 +183,7 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 		{method: "GET", path: "/v1/orders/{id}", id: "getOrder", summary: "One order: its owner's, or any of the tenant's for an admin or API key.",
 			action: orderRead, response: orderResponse{}, status: ok, handler: handleGetOrder(d)},
 		{method: "PATCH", path: "/v1/orders/{id}", id: "updateOrder", summary: "Change the note, or the status of a pending order: cancelled (owner or admin) or fulfilled (admin); else 409.",
-			action: orderUpdate, body: updateOrderRequest{}, response: orderResponse{}, status: ok, errors: conflict,
+			action: orderUpdate, body: updateOrderRequest{}, response: orderResponse{}, status: ok, errors: byCode(rampart.CodeOrderNotPending),
 			handler: handleUpdateOrder(d)},
 		{method: "DELETE", path: "/v1/orders/{id}", id: "deleteOrder", summary: "Delete an order.",
 			action: orderDelete, status: noContent, handler: handleDeleteOrder(d)},
@@ -188,16 +192,16 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 			action: userRead, query: pageQuery, response: userList{}, status: ok, handler: handleListUsers(d)},
 		{method: "POST", path: "/v1/users", id: "createUser", summary: "Add a user to the tenant.",
 			action: userWrite, stepUp: true, body: createUserRequest{}, response: userResponse{}, status: created,
-			errors: []int{http.StatusConflict}, handler: handleCreateUser(d)},
+			errors: byCode(rampart.CodeEmailTaken), handler: handleCreateUser(d)},
 		{method: "GET", path: "/v1/users/{id}", id: "getUser", summary: "One of the tenant's users.",
 			action: userRead, response: userResponse{}, status: ok, handler: handleGetUser(d)},
 		// A role change needs a step-up; the service decides, as only it
 		// knows whether the role changes.
 		{method: "PATCH", path: "/v1/users/{id}", id: "updateUser", summary: "Rename a user or change their role; a role change ends their sessions; the last admin stays (409).",
-			action: userWrite, body: updateUserRequest{}, response: userResponse{}, status: ok, errors: conflict,
+			action: userWrite, body: updateUserRequest{}, response: userResponse{}, status: ok, errors: byCode(rampart.CodeLastAdmin),
 			handler: handleUpdateUser(d)},
 		{method: "DELETE", path: "/v1/users/{id}", id: "deleteUser", summary: "Delete a user and their sessions; the last admin stays (409).",
-			action: userWrite, stepUp: true, status: noContent, errors: conflict, handler: handleDeleteUser(d)},
+			action: userWrite, stepUp: true, status: noContent, errors: byCode(rampart.CodeLastAdmin), handler: handleDeleteUser(d)},
 
 		{method: "GET", path: "/v1/api-keys", id: "listAPIKeys", summary: "The tenant's API keys, revoked ones included; never the keys themselves.",
 			action: apiKeys, query: pageQuery, response: apiKeyList{}, status: ok, handler: handleListAPIKeys(d)},

@@ -14,14 +14,15 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"example.com/rampart/internal/password/argon2"
+	"example.com/rampart/internal/rampart"
 )
 
-// ErrBusy is matched (errors.Is) by the *BusyError returned when every hash
-// slot is taken and the wait queue is full.
+// ErrBusy is matched (errors.Is) by the error returned when every hash slot
+// is taken and the wait queue is full.
 var ErrBusy = errors.New("password: hasher busy")
 
-// BusyError reports an overloaded Hasher. The HTTP layer should answer 503
-// with a Retry-After of RetryAfter (whole seconds, at least 1).
+// BusyError reports an overloaded Hasher. It is the cause inside the
+// domain error the Hasher returns (see busy).
 type BusyError struct {
 	RetryAfter time.Duration
 }
@@ -32,6 +33,16 @@ func (e *BusyError) Error() string {
 
 // Is makes errors.Is(err, ErrBusy) true for a *BusyError.
 func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
+// busy is the error of a refused hash: the domain's Unavailable with the
+// code CodeBusy and the time to wait, which the edge answers as 503 with
+// Retry-After (whole seconds, at least 1). It is made here, where the wait
+// is known, so that every user of the Hasher gets the same answer.
+func busy(retryAfter time.Duration) error {
+	return &rampart.Error{Kind: rampart.KindUnavailable, Code: rampart.CodeBusy,
+		Message: "the server is busy; try again shortly", RetryAfter: retryAfter,
+		Err: &BusyError{RetryAfter: retryAfter}}
+}
 
 // ErrPasswordTooLong is returned by Hash and Verify for input longer than
 // MaxPasswordBytes. Policy.Check has the same limit, so it never accepts a
@@ -128,7 +139,7 @@ func newHasher(p Params, maxConcurrent, maxQueue int) (*Hasher, error) {
 
 // Hash returns the argon2id PHC string of password, after NFKC
 // normalization (PWD-02). It waits for a free slot unless ctx ends first or
-// the queue is full (*BusyError). The hash itself is not interruptible.
+// the queue is full (ErrBusy). The hash itself is not interruptible.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if len(password) > MaxPasswordBytes {
 		return "", ErrPasswordTooLong
@@ -227,13 +238,13 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	return err
 }
 
-// Busy returns the *BusyError a hash would get now because every slot is
+// Busy returns the ErrBusy error a hash would get now because every slot is
 // taken and the queue is full, or nil. It reserves nothing, so a caller that
 // gets nil may still be refused by Hash or Verify; it lets a caller refuse
 // before doing work that only a hash would use.
 func (h *Hasher) Busy() error {
 	if len(h.slots) == cap(h.slots) && h.queued.Load() >= h.maxQueue {
-		return &BusyError{RetryAfter: h.retryAfter()}
+		return busy(h.retryAfter())
 	}
 	return nil
 }
@@ -258,7 +269,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	// refused login is cheap, a pile of waiting ones is not.
 	if h.queued.Add(1) > h.maxQueue {
 		h.queued.Add(-1)
-		return &BusyError{RetryAfter: h.retryAfter()}
+		return busy(h.retryAfter())
 	}
 	defer h.queued.Add(-1)
 	select {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"example.com/rampart/internal/rampart"
 )
 
 // testParams are cheap parameters for tests about logic, not cost.
@@ -344,6 +346,25 @@ func TestVerifyDummy(t *testing.T) {
 	}
 }
 
+// wantBusy checks that err is the refusal of a full Hasher as every caller
+// gets it: the domain's Unavailable with the code busy and a Retry-After of
+// whole seconds, the BusyError as its cause.
+func wantBusy(t *testing.T, err error) {
+	t.Helper()
+	var busy *BusyError
+	if !errors.Is(err, ErrBusy) || !errors.As(err, &busy) {
+		t.Fatalf("err = %v, want *BusyError matching ErrBusy", err)
+	}
+	if busy.RetryAfter < time.Second || busy.RetryAfter%time.Second != 0 {
+		t.Errorf("RetryAfter = %v, want whole seconds ≥ 1s", busy.RetryAfter)
+	}
+	e := rampart.ErrorOf(err)
+	if e == nil || e.Kind != rampart.KindUnavailable || e.Code != rampart.CodeBusy || e.RetryAfter != busy.RetryAfter ||
+		e.Message != "the server is busy; try again shortly" {
+		t.Errorf("err = %#v, want the domain's Unavailable, code busy, RetryAfter %v", e, busy.RetryAfter)
+	}
+}
+
 // TestBusy fills the one slot and the two queue places, then checks that the
 // next call is refused at once, that the queued calls still complete, and
 // that no more than one derivation ever ran at a time.
@@ -366,9 +387,7 @@ func TestBusy(t *testing.T) {
 	}
 	go hash()
 	waitStats(t, h, Stats{Running: 1, Queued: 2})
-	if err := h.Busy(); !errors.Is(err, ErrBusy) {
-		t.Errorf("Busy with the queue full: %v, want ErrBusy", err)
-	}
+	wantBusy(t, h.Busy())
 
 	for _, call := range []func() error{
 		func() error { _, err := h.Hash(ctx, "another password"); return err },
@@ -377,14 +396,7 @@ func TestBusy(t *testing.T) {
 	} {
 		// The gate holds the only slot until release(): a call that queued
 		// instead of being refused would not return here at all.
-		err := call()
-		var busy *BusyError
-		if !errors.Is(err, ErrBusy) || !errors.As(err, &busy) {
-			t.Fatalf("err = %v, want *BusyError matching ErrBusy", err)
-		}
-		if busy.RetryAfter < time.Second || busy.RetryAfter%time.Second != 0 {
-			t.Errorf("RetryAfter = %v, want whole seconds ≥ 1s", busy.RetryAfter)
-		}
+		wantBusy(t, call())
 	}
 
 	release()

@@ -41,7 +41,7 @@ func (s *Identity) Signup(ctx context.Context, meta RequestMeta, in SignupInput)
 // errEmailTaken is the answer to creating a user whose email another
 // account has; err is the store's conflict.
 func errEmailTaken(err error) error {
-	return &Error{Kind: KindConflict, Code: "email-taken", Message: "an account with this email exists", Err: err}
+	return &Error{Kind: KindConflict, Code: CodeEmailTaken, Message: "an account with this email exists", Err: err}
 }
 
 // Me returns the principal's user.

@@ -51,8 +51,8 @@ func (k Kind) String() string {
 type Error struct {
 	Kind Kind
 	// Code, when set, names the case more precisely than Kind for clients
-	// that branch on it (e.g. "mfa-required"); it is stable once published.
-	Code string
+	// that branch on it (see codes.go); it is one of the Code constants.
+	Code Code
 	// Field, when set on a KindInvalid error, names the input field the
 	// Message is about, as the client wrote it (e.g. "newPassword").
 	Field   string
@@ -60,8 +60,9 @@ type Error struct {
 	// Scope, when set on a KindForbidden error, is the API-key scope that
 	// would have allowed the call (the edge names it in its challenge).
 	Scope string
-	// RetryAfter, when set, tells the client how long to wait
-	// (KindRateLimited, and KindUnavailable when the wait is known).
+	// RetryAfter tells the client how long to wait. KindRateLimited and
+	// KindUnavailable errors set it where they are made (the throttle's
+	// delay, the hasher's estimate, RetryAfterUnavailable).
 	RetryAfter time.Duration
 	// MaxAge, on a CodeStepUpRequired error, is how recent a sign-in must
 	// be (the max_age of the RFC 9470 challenge).
@@ -86,19 +87,24 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error of the given kind with a client-safe message.
 func Errorf(kind Kind, format string, args ...any) error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), RetryAfter: retryAfterOf(kind)}
+}
+
+// retryAfterOf is the RetryAfter that Errorf and WrapError give an error of
+// kind: a KindUnavailable one gets RetryAfterUnavailable, so that every
+// dependency failure (the store, the rate limiter) says when to come back
+// from where it is made, and the edge only copies it.
+func retryAfterOf(kind Kind) time.Duration {
+	if kind == KindUnavailable {
+		return RetryAfterUnavailable
+	}
+	return 0
 }
 
 // WrapError returns an *Error of the given kind that keeps cause for the logs.
 func WrapError(kind Kind, cause error, message string) error {
-	return &Error{Kind: kind, Message: message, Err: cause}
+	return &Error{Kind: kind, Message: message, RetryAfter: retryAfterOf(kind), Err: cause}
 }
-
-// CodeTokenExpired refines KindUnauthenticated for a credential that was
-// valid and has expired (an access token or an API key): the client should
-// refresh or replace it rather than treat it as forged. Its sibling codes are
-// with the identity service's (CodeInvalidToken and the like).
-const CodeTokenExpired = "token-expired"
 
 // ErrorKind reports the Kind of the first *Error in err's chain, and
 // KindInternal for any other non-nil error.

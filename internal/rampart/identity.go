@@ -31,15 +31,6 @@ var DefaultIdentityConfig = IdentityConfig{
 	StepUpMaxAge: 10 * time.Minute,
 }
 
-// Error codes that clients can branch on.
-const (
-	CodeInvalidCredentials = "invalid-credentials"
-	CodeMFARequired        = "mfa-required"
-	CodeTokenReused        = "refresh-token-reused"
-	CodeInvalidToken       = "invalid-token"
-	CodeStepUpRequired     = "step-up-required"
-)
-
 var (
 	// errInvalidCredentials is the one answer to every failed sign-in:
 	// unknown email, wrong password and wrong second factor look alike.

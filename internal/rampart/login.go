@@ -95,7 +95,7 @@ func (s *Identity) throttled(ctx context.Context, account, sourceIP string) erro
 		return err
 	}
 	if wait > 0 {
-		return &Error{Kind: KindRateLimited, Code: "login-throttled",
+		return &Error{Kind: KindRateLimited, Code: CodeLoginThrottled,
 			Message: "too many failed sign-in attempts; try again later", RetryAfter: wait}
 	}
 	return nil

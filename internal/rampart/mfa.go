@@ -51,7 +51,7 @@ func (s *Identity) EnrolTOTP(ctx context.Context, p Principal) (*TOTPEnrolment, 
 	}
 	user, err := s.store.UpdateUser(ctx, p.TenantID, p.UserID, func(u *User) error {
 		if u.MFA.Enabled {
-			return &Error{Kind: KindConflict, Code: "mfa-enabled", Message: "TOTP is already enabled; disable it first"}
+			return &Error{Kind: KindConflict, Code: CodeMFAEnabled, Message: "TOTP is already enabled; disable it first"}
 		}
 		u.MFA = MFA{TOTPSecret: sealed}
 		u.UpdatedAt = s.now()
@@ -80,10 +80,10 @@ func (s *Identity) ConfirmTOTP(ctx context.Context, meta RequestMeta, p Principa
 	now := s.now()
 	confirm := func(u *User) error {
 		if u.MFA.Enabled {
-			return &Error{Kind: KindConflict, Code: "mfa-enabled", Message: "TOTP is already enabled"}
+			return &Error{Kind: KindConflict, Code: CodeMFAEnabled, Message: "TOTP is already enabled"}
 		}
 		if u.MFA.TOTPSecret == nil {
-			return &Error{Kind: KindConflict, Code: "mfa-not-enrolled", Message: "start TOTP enrolment first"}
+			return &Error{Kind: KindConflict, Code: CodeMFANotEnrolled, Message: "start TOTP enrolment first"}
 		}
 		secret, err := s.sealer.Open(u.MFA.TOTPSecret, totpAD(u.ID))
 		if err != nil {
@@ -91,7 +91,7 @@ func (s *Identity) ConfirmTOTP(ctx context.Context, meta RequestMeta, p Principa
 		}
 		step, ok := s.totp.Verify(secret, code, now, u.MFA.LastTOTPStep)
 		if !ok {
-			return &Error{Kind: KindInvalid, Code: "invalid-code", Field: "code", Message: "the code is not correct"}
+			return &Error{Kind: KindInvalid, Code: CodeInvalidCode, Field: "code", Message: "the code is not correct"}
 		}
 		u.MFA = MFA{Enabled: true, TOTPSecret: u.MFA.TOTPSecret, LastTOTPStep: step, RecoveryCodeHashes: hashes}
 		u.UpdatedAt = now
@@ -118,7 +118,7 @@ func (s *Identity) DisableTOTP(ctx context.Context, meta RequestMeta, p Principa
 		return err
 	}
 	if !user.MFA.Enabled {
-		return &Error{Kind: KindConflict, Code: "mfa-not-enabled", Message: "TOTP is not enabled"}
+		return &Error{Kind: KindConflict, Code: CodeMFANotEnabled, Message: "TOTP is not enabled"}
 	}
 	if err := s.reauthenticate(ctx, meta, user, password); err != nil {
 		return err

@@ -33,7 +33,7 @@ func (o *Order) resource() Resource {
 	return Resource{Kind: "order", TenantID: o.TenantID, OwnerID: o.OwnerID}
 }
 
-var errOrderNotPending = &Error{Kind: KindConflict, Code: "order-not-pending",
+var errOrderNotPending = &Error{Kind: KindConflict, Code: CodeOrderNotPending,
 	Message: "only a pending order can be cancelled or fulfilled"}
 
 // CreateOrder places a pending order owned by p and records who did.

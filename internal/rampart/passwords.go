@@ -5,7 +5,7 @@ import "context"
 // checkPassword applies the policy and reports a violation as a field error.
 func checkPassword(policy PasswordPolicy, field, password string, context ...string) error {
 	if err := policy.Check(password, context...); err != nil {
-		return &Error{Kind: KindInvalid, Code: "weak-password", Field: field, Message: err.Error()}
+		return &Error{Kind: KindInvalid, Code: CodeWeakPassword, Field: field, Message: err.Error()}
 	}
 	return nil
 }

@@ -24,9 +24,9 @@ func (u *User) resource() Resource {
 }
 
 var (
-	errLastAdmin = &Error{Kind: KindConflict, Code: "last-admin",
+	errLastAdmin = &Error{Kind: KindConflict, Code: CodeLastAdmin,
 		Message: "a tenant must keep at least one admin"}
-	errOwnRole = &Error{Kind: KindForbidden, Code: "own-role",
+	errOwnRole = &Error{Kind: KindForbidden, Code: CodeOwnRole,
 		Message: "you cannot change your own role"}
 )
 

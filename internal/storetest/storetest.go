@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) rampart.Store) {
 		{"ConcurrentOrderUpdates", testConcurrentOrderUpdates},
 		{"ConcurrentAuditAppends", testConcurrentAuditAppends},
 		{"TimeRoundTrip", testTimeRoundTrip},
+		{"UnavailableSaysWhenToRetry", testUnavailableSaysWhenToRetry},
 		{"Atomically", testAtomically},
 		{"AtomicAuditFailureRollsBack", testAtomicAuditFailureRollsBack},
 		{"ConcurrentAtomicAppends", testConcurrentAtomicAppends},
