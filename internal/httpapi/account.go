@@ -165,11 +165,7 @@ func handleLogin(d handlerDeps) http.Handler {
 			login.TOTP = *in.TOTP
 		}
 		tokens, err := d.identity.Login(r.Context(), meta(r), login)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		d.cookie.writeTokens(w, r, tokens)
+		replyTokens(w, r, d, tokens, err)
 	})
 }
 
@@ -212,11 +208,7 @@ func handleReauthenticate(d handlerDeps) http.Handler {
 			code = *in.TOTP
 		}
 		tokens, err := d.identity.Reauthenticate(r.Context(), meta(r), principalFrom(r.Context()), in.Password, code)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		d.cookie.writeTokens(w, r, tokens)
+		replyTokens(w, r, d, tokens, err)
 	})
 }
 
@@ -236,11 +228,7 @@ func handleLogout(d handlerDeps) http.Handler {
 func handleGetMe(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, err := d.identity.Me(r.Context(), principalFrom(r.Context()))
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, newUserResponse(user))
+		reply(w, r, d, http.StatusOK, newUserResponse, user, err)
 	})
 }
 
@@ -272,46 +260,25 @@ func handleChangePassword(d handlerDeps) http.Handler {
 		if !decodeOrAnswer(w, r, &in) {
 			return
 		}
-		err := d.identity.ChangePassword(r.Context(), meta(r), principalFrom(r.Context()), in.CurrentPassword, in.NewPassword)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		replyNoContent(w, r, d, d.identity.ChangePassword(r.Context(), meta(r), principalFrom(r.Context()), in.CurrentPassword, in.NewPassword))
 	})
 }
 
+// newSessionResponse shows a session to its owner p, marking the one p's
+// request came with.
+func newSessionResponse(p rampart.Principal, s *rampart.Session) sessionResponse {
+	return sessionResponse{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
+		ExpiresAt: s.EndsAt(), ClientAddress: s.ClientAddress, UserAgent: s.UserAgent, Current: s.ID == p.SessionID}
+}
+
 func handleListSessions(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := principalFrom(r.Context())
-		scope := listScope(p, "sessions")
-		page, errs := d.cursors.parsePage(r.URL.Query(), scope)
-		if errs != nil {
-			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
-			return
-		}
-		sessions, next, err := d.identity.Sessions(r.Context(), p, page)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		out := sessionList{Items: make([]sessionResponse, 0, len(sessions)), NextCursor: d.cursors.encode(scope, next)}
-		for _, s := range sessions {
-			out.Items = append(out.Items, sessionResponse{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
-				ExpiresAt: s.EndsAt(), ClientAddress: s.ClientAddress, UserAgent: s.UserAgent, Current: s.ID == p.SessionID})
-		}
-		writeJSON(w, http.StatusOK, out)
-	})
+	return handleList(d, "sessions", d.identity.Sessions, newSessionResponse,
+		func(items []sessionResponse, next string) any { return sessionList{Items: items, NextCursor: next} })
 }
 
 func handleRevokeSession(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := d.identity.RevokeSession(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id"))
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		replyNoContent(w, r, d, d.identity.RevokeSession(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")))
 	})
 }
 
@@ -347,12 +314,7 @@ func handleDisableTOTP(d handlerDeps) http.Handler {
 		if !decodeOrAnswer(w, r, &in) {
 			return
 		}
-		err := d.identity.DisableTOTP(r.Context(), meta(r), principalFrom(r.Context()), in.Password, in.Code)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		replyNoContent(w, r, d, d.identity.DisableTOTP(r.Context(), meta(r), principalFrom(r.Context()), in.Password, in.Code))
 	})
 }
 

@@ -45,25 +45,9 @@ func newAPIKeyResponse(k *rampart.APIKey) apiKeyResponse {
 }
 
 func handleListAPIKeys(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := principalFrom(r.Context())
-		scope := listScope(p, "api-keys")
-		page, errs := d.cursors.parsePage(r.URL.Query(), scope)
-		if errs != nil {
-			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
-			return
-		}
-		keys, next, err := d.service.ListAPIKeys(r.Context(), p, page)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		out := apiKeyList{Items: make([]apiKeyResponse, 0, len(keys)), NextCursor: d.cursors.encode(scope, next)}
-		for _, k := range keys {
-			out.Items = append(out.Items, newAPIKeyResponse(k))
-		}
-		writeJSON(w, http.StatusOK, out)
-	})
+	return handleList(d, "api-keys", d.service.ListAPIKeys,
+		func(_ rampart.Principal, k *rampart.APIKey) apiKeyResponse { return newAPIKeyResponse(k) },
+		func(items []apiKeyResponse, next string) any { return apiKeyList{Items: items, NextCursor: next} })
 }
 
 func handleCreateAPIKey(d handlerDeps) http.Handler {
@@ -87,10 +71,6 @@ func handleCreateAPIKey(d handlerDeps) http.Handler {
 
 func handleRevokeAPIKey(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := d.service.RevokeAPIKey(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")); err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		replyNoContent(w, r, d, d.service.RevokeAPIKey(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")))
 	})
 }

@@ -52,25 +52,9 @@ func newOrderResponse(o *rampart.Order) orderResponse {
 }
 
 func handleListOrders(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := principalFrom(r.Context())
-		scope := listScope(p, "orders")
-		page, errs := d.cursors.parsePage(r.URL.Query(), scope)
-		if errs != nil {
-			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
-			return
-		}
-		orders, next, err := d.service.ListOrders(r.Context(), p, page)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		out := orderList{Items: make([]orderResponse, 0, len(orders)), NextCursor: d.cursors.encode(scope, next)}
-		for _, o := range orders {
-			out.Items = append(out.Items, newOrderResponse(o))
-		}
-		writeJSON(w, http.StatusOK, out)
-	})
+	return handleList(d, "orders", d.service.ListOrders,
+		func(_ rampart.Principal, o *rampart.Order) orderResponse { return newOrderResponse(o) },
+		func(items []orderResponse, next string) any { return orderList{Items: items, NextCursor: next} })
 }
 
 func handleCreateOrder(d handlerDeps) http.Handler {
@@ -87,22 +71,14 @@ func handleCreateOrder(d handlerDeps) http.Handler {
 			order.Note = *in.Note
 		}
 		o, err := d.service.CreateOrder(r.Context(), meta(r), principalFrom(r.Context()), order)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, newOrderResponse(o))
+		reply(w, r, d, http.StatusCreated, newOrderResponse, o, err)
 	})
 }
 
 func handleGetOrder(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o, err := d.service.GetOrder(r.Context(), principalFrom(r.Context()), r.PathValue("id"))
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, newOrderResponse(o))
+		reply(w, r, d, http.StatusOK, newOrderResponse, o, err)
 	})
 }
 
@@ -118,20 +94,12 @@ func handleUpdateOrder(d handlerDeps) http.Handler {
 			u.Status = &status
 		}
 		o, err := d.service.UpdateOrder(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id"), u)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, newOrderResponse(o))
+		reply(w, r, d, http.StatusOK, newOrderResponse, o, err)
 	})
 }
 
 func handleDeleteOrder(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := d.service.DeleteOrder(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")); err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		replyNoContent(w, r, d, d.service.DeleteOrder(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")))
 	})
 }

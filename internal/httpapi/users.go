@@ -26,25 +26,9 @@ type userList struct {
 }
 
 func handleListUsers(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := principalFrom(r.Context())
-		scope := listScope(p, "users")
-		page, errs := d.cursors.parsePage(r.URL.Query(), scope)
-		if errs != nil {
-			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
-			return
-		}
-		users, next, err := d.service.ListUsers(r.Context(), p, page)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		out := userList{Items: make([]userResponse, 0, len(users)), NextCursor: d.cursors.encode(scope, next)}
-		for _, u := range users {
-			out.Items = append(out.Items, newUserResponse(u))
-		}
-		writeJSON(w, http.StatusOK, out)
-	})
+	return handleList(d, "users", d.service.ListUsers,
+		func(_ rampart.Principal, u *rampart.User) userResponse { return newUserResponse(u) },
+		func(items []userResponse, next string) any { return userList{Items: items, NextCursor: next} })
 }
 
 func handleCreateUser(d handlerDeps) http.Handler {
@@ -55,22 +39,14 @@ func handleCreateUser(d handlerDeps) http.Handler {
 		}
 		u, err := d.service.CreateUser(r.Context(), meta(r), principalFrom(r.Context()), rampart.NewUserInput{
 			Email: in.Email, Password: in.Password, DisplayName: in.DisplayName, Role: rampart.Role(in.Role)})
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, newUserResponse(u))
+		reply(w, r, d, http.StatusCreated, newUserResponse, u, err)
 	})
 }
 
 func handleGetUser(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := d.service.GetUser(r.Context(), principalFrom(r.Context()), r.PathValue("id"))
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, newUserResponse(u))
+		reply(w, r, d, http.StatusOK, newUserResponse, u, err)
 	})
 }
 
@@ -86,20 +62,12 @@ func handleUpdateUser(d handlerDeps) http.Handler {
 			update.Role = &role
 		}
 		u, err := d.service.UpdateUser(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id"), update)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, newUserResponse(u))
+		reply(w, r, d, http.StatusOK, newUserResponse, u, err)
 	})
 }
 
 func handleDeleteUser(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := d.service.DeleteUser(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")); err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		replyNoContent(w, r, d, d.service.DeleteUser(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")))
 	})
 }

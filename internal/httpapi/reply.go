@@ -1,0 +1,67 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"example.com/rampart/internal/rampart"
+)
+
+// reply answers status with convert(rec), or the problem for err: the last
+// step of every handler that returns one record.
+func reply[R, T any](w http.ResponseWriter, r *http.Request, d handlerDeps, status int, convert func(R) T, rec R, err error) {
+	if err != nil {
+		writeError(w, r, d.logger, err)
+		return
+	}
+	writeJSON(w, status, convert(rec))
+}
+
+// replyTokens answers a new token pair (the refresh token in the body, or
+// in the cookie for browsers in refresh-cookie mode), or the problem for
+// err.
+func replyTokens(w http.ResponseWriter, r *http.Request, d handlerDeps, tokens *rampart.Tokens, err error) {
+	if err != nil {
+		writeError(w, r, d.logger, err)
+		return
+	}
+	d.cookie.writeTokens(w, r, tokens)
+}
+
+// replyNoContent answers 204, or the problem for err.
+func replyNoContent(w http.ResponseWriter, r *http.Request, d handlerDeps, err error) {
+	if err != nil {
+		writeError(w, r, d.logger, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleList answers one page of a listing: the page and cursor come from
+// the query (a cursor is only good for the listing and principal it was
+// made for, see listScope), list fetches the records, convert turns each
+// into its response for the principal, and page wraps the items and the
+// next cursor in the listing's own response type.
+func handleList[R, T any](d handlerDeps, listing string,
+	list func(context.Context, rampart.Principal, rampart.Page) ([]R, rampart.Cursor, error),
+	convert func(rampart.Principal, R) T, page func(items []T, nextCursor string) any) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalFrom(r.Context())
+		scope := listScope(p, listing)
+		pg, errs := d.cursors.parsePage(r.URL.Query(), scope)
+		if errs != nil {
+			writeProblem(w, r, probValidation, "the query has invalid parameters", errs)
+			return
+		}
+		records, next, err := list(r.Context(), p, pg)
+		if err != nil {
+			writeError(w, r, d.logger, err)
+			return
+		}
+		items := make([]T, 0, len(records))
+		for _, rec := range records {
+			items = append(items, convert(p, rec))
+		}
+		writeJSON(w, http.StatusOK, page(items, d.cursors.encode(scope, next)))
+	})
+}
