@@ -71,6 +71,16 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// rampart_ready says what /readyz says, for alerting (deploy/prometheus):
+	// 0 while the server waits for its store, then whether the store answers
+	// a ping at scrape time.
+	var readyCheck atomic.Pointer[func() bool]
+	registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_ready",
+		Help: "1 when this replica can serve (the store answers), 0 while starting or when the store does not answer."},
+		func() float64 {
+			check := readyCheck.Load()
+			return boolGauge(check != nil && (*check)())
+		}))
 	var current atomic.Pointer[http.Handler]
 	starting := httpapi.Starting()
 	current.Store(&starting)
@@ -101,6 +111,9 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	}
 	defer lim.close()
 	go probeRedis(ctx, lim)
+	registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_redis_degraded",
+		Help: "1 while a configured Redis does not answer (limits are per replica), 0 otherwise."},
+		func() float64 { return boolGauge(!lim.healthy()) }))
 
 	checkpoints, err := openCheckpointExporter(cfg, logger)
 	if err != nil {
@@ -171,6 +184,12 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	}
 
 	current.Store(&handler)
+	storeAnswers := func() bool {
+		pingCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyPingTimeout)
+		defer cancel()
+		return st.Ping(pingCtx) == nil
+	}
+	readyCheck.Store(&storeAnswers)
 	logger.Info("listening", slog.String("env", cfg.Env),
 		slog.String("addr", publicLn.Addr().String()), slog.String("admin_addr", adminLn.Addr().String()),
 		slog.Bool("pprof", cfg.Pprof))
@@ -191,6 +210,17 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// readyPingTimeout bounds the store ping behind rampart_ready, so a hung
+// database shows as not ready instead of hanging the scrape.
+const readyPingTimeout = 2 * time.Second
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // memoryLimitBase is what the process needs besides argon2id work memory.

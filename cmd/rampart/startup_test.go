@@ -27,16 +27,7 @@ func TestStartupWaitsForTheDatabase(t *testing.T) {
 	env := setEnv(testEnviron(t, generousRates...), "RAMPART_DATABASE_URL="+u.String())
 	env = setEnv(env, "RAMPART_STARTUP_TIMEOUT=1h") // longer than the test: it must not give up here
 
-	out := &testutil.SyncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(t.Context(), []string{"rampart", "serve"}, env, out, out) }()
-	t.Cleanup(func() { // t.Context() is cancelled by now: wait for the shutdown
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
+	out, done := serveInBackground(t, env)
 	l := waitLogged(t, out, done, "starting")
 	base := "http://" + l.Addr
 	waitFor(t, out, done, "database not reachable yet; retrying")
@@ -87,6 +78,23 @@ func TestStartupGivesUpWithTheReason(t *testing.T) {
 	if strings.Count(log, "database not reachable yet; retrying") < 1 || strings.Contains(log, `"msg":"listening"`) {
 		t.Errorf("want at least one retry and no ready server:\n%s", log)
 	}
+}
+
+// serveInBackground runs the server with env until the test ends, without
+// waiting for it to be ready: the test watches out and done itself.
+func serveInBackground(t *testing.T, env []string) (*testutil.SyncBuffer, <-chan error) {
+	t.Helper()
+	out := &testutil.SyncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(t.Context(), []string{"rampart", "serve"}, env, out, out) }()
+	t.Cleanup(func() { // t.Context() is cancelled by now: wait for the shutdown
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	return out, done
 }
 
 // waitFor polls the server's log until it contains s. The deadline only
