@@ -71,6 +71,12 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.dialer, err = newEgress(cfg, registry); err != nil {
+		publicLn.Close()
+		adminLn.Close()
+		logger.Error("outbound allowlist", slog.String("error", err.Error()))
+		return errReported
+	}
 	var current atomic.Pointer[http.Handler]
 	starting := httpapi.Starting()
 	current.Store(&starting)
