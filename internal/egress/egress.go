@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -129,7 +130,7 @@ type Config struct {
 type Dialer struct {
 	rules    []Rule
 	labels   []string
-	events   rampart.SecurityEvents
+	events   atomic.Pointer[rampart.SecurityEvents]
 	resolver Resolver
 	net      net.Dialer
 
@@ -149,7 +150,8 @@ const maxReached = 256
 
 // New returns a Dialer for cfg. Duplicate rules are merged.
 func New(cfg Config) (*Dialer, error) {
-	d := &Dialer{events: cfg.Events, resolver: cfg.Resolver, reached: map[netip.AddrPort]int{}}
+	d := &Dialer{resolver: cfg.Resolver, reached: map[netip.AddrPort]int{}}
+	d.SetEvents(cfg.Events)
 	d.net.Timeout = cfg.Timeout
 	if d.resolver == nil {
 		d.resolver = net.DefaultResolver
@@ -182,6 +184,17 @@ func New(cfg Config) (*Dialer, error) {
 		}
 	}
 	return d, nil
+}
+
+// SetEvents makes events receive the refusals from now on (nil: none).
+// The composition root builds the event stream after the store, whose
+// connections already go through this Dialer.
+func (d *Dialer) SetEvents(events rampart.SecurityEvents) {
+	if events == nil {
+		d.events.Store(nil)
+		return
+	}
+	d.events.Store(&events)
 }
 
 // Rules returns the allowlist as entries, for `config check` and logs.
@@ -329,8 +342,8 @@ func (d *Dialer) remember(ap netip.AddrPort, rule int) {
 // asked for it, never a URL, so it carries no credentials.
 func (d *Dialer) refuse(ctx context.Context, dest string) error {
 	d.refused.Inc()
-	if d.events != nil {
-		d.events.Record(ctx, rampart.SecurityEvent{Type: rampart.EventEgressRefused, Time: time.Now(), Detail: "egress refused"})
+	if events := d.events.Load(); events != nil {
+		(*events).Record(ctx, rampart.SecurityEvent{Type: rampart.EventEgressRefused, Time: time.Now(), Detail: "egress refused"})
 	}
 	return fmt.Errorf("%w: %s", ErrRefused, dest)
 }

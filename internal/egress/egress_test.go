@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -335,5 +337,34 @@ func TestParseRule(t *testing.T) {
 		if in == "https://user:secret@hooks.example:443" && (strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "user")) {
 			t.Errorf("the error repeats the entry: %v", err)
 		}
+	}
+}
+
+// The HTTP transport for the webhook and mail dials through the Dialer: a
+// listed server answers, an unlisted one is refused (and recorded, with
+// events set after construction).
+func TestTransport(t *testing.T) {
+	listed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer listed.Close()
+	unlisted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer unlisted.Close()
+
+	d, _ := newDialer(t, egress.Config{Rules: rules(t, strings.TrimPrefix(listed.URL, "http://"))})
+	events := &recorder{}
+	d.SetEvents(events)
+	client := &http.Client{Transport: d.Transport()}
+	resp, err := client.Get(listed.URL)
+	if err != nil {
+		t.Fatalf("listed: %v", err)
+	}
+	resp.Body.Close()
+	if resp, err := client.Get(unlisted.URL); !errors.Is(err, egress.ErrRefused) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("unlisted: %v, want ErrRefused", err)
+	}
+	if len(events.all()) != 1 {
+		t.Errorf("%d events, want 1", len(events.all()))
 	}
 }
