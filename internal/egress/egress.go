@@ -8,6 +8,7 @@
 package egress
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -123,8 +124,15 @@ type Config struct {
 	Events     rampart.SecurityEvents // optional: each refusal is an EventEgressRefused
 	Registerer prometheus.Registerer  // optional: where the counters are registered
 	Resolver   Resolver               // optional: net.DefaultResolver
-	Timeout    time.Duration          // optional: per dial, on top of the context's deadline
+	Timeout    time.Duration          // optional: per dial, DefaultDialTimeout when zero
 }
+
+// Outbound time limits of the security baseline (CFG-04): a connection
+// within 5 s, an HTTP exchange within 10 s.
+const (
+	DefaultDialTimeout = 5 * time.Second
+	HTTPTimeout        = 10 * time.Second
+)
 
 // Dialer dials only allowlisted destinations. It is safe for concurrent use.
 type Dialer struct {
@@ -152,7 +160,7 @@ const maxReached = 256
 func New(cfg Config) (*Dialer, error) {
 	d := &Dialer{resolver: cfg.Resolver, reached: map[netip.AddrPort]int{}}
 	d.SetEvents(cfg.Events)
-	d.net.Timeout = cfg.Timeout
+	d.net.Timeout = cmp.Or(cfg.Timeout, DefaultDialTimeout)
 	if d.resolver == nil {
 		d.resolver = net.DefaultResolver
 	}
@@ -366,4 +374,18 @@ func (d *Dialer) Transport() *http.Transport {
 	t.Proxy = nil
 	t.DialContext = d.DialContext
 	return t
+}
+
+// HTTPClient returns a client for outbound HTTP (the alert webhook): it
+// dials through d, gives up after HTTPTimeout, and does not follow
+// redirects, which would lead to a destination the caller did not choose
+// (the allowlist would refuse an unlisted one, but a listed host could
+// still be pointed at another listed path or service). Callers cap the
+// size of what they read and validate it.
+func (d *Dialer) HTTPClient() *http.Client {
+	return &http.Client{
+		Transport:     d.Transport(),
+		Timeout:       HTTPTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }

@@ -368,3 +368,26 @@ func TestTransport(t *testing.T) {
 		t.Errorf("%d events, want 1", len(events.all()))
 	}
 }
+
+// The outbound HTTP client does not follow a redirect, even to a listed
+// destination: the caller gets the 3xx and decides.
+func TestHTTPClientDoesNotFollowRedirects(t *testing.T) {
+	var followed int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/elsewhere" {
+			followed++
+			return
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	defer srv.Close()
+	d, _ := newDialer(t, egress.Config{Rules: rules(t, strings.TrimPrefix(srv.URL, "http://"))})
+	resp, err := d.HTTPClient().Get(srv.URL + "/hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || followed != 0 {
+		t.Errorf("status %d, %d requests followed the redirect; want 302 and none", resp.StatusCode, followed)
+	}
+}
