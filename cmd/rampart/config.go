@@ -23,6 +23,7 @@ import (
 	"time"
 	"unicode"
 
+	"example.com/rampart/internal/egress"
 	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/rampart"
 )
@@ -57,6 +58,10 @@ type Config struct {
 	// audit chain checkpoints are appended to it as JSON lines. Empty: the
 	// log stream only.
 	AuditCheckpointPath string
+	EgressAllow         []egress.Rule // RAMPART_EGRESS_ALLOW: outbound destinations besides the database and Redis
+	// dialer, when set (serve sets it), is the egress dialer every outbound
+	// connection goes through; see Config.outbound.
+	dialer *egress.Dialer
 }
 
 // Rate is a request budget: N requests per Per.
@@ -304,6 +309,19 @@ var variables = []variable{
 		codec: durationField(func(c *Config) *time.Duration { return &c.StepUpMaxAge }, time.Second, 24*time.Hour, "must be a duration from 1s to 24h, e.g. 10m")},
 	{Name: "RAMPART_REFRESH_REUSE_GRACE", Default: shortDuration(rampart.DefaultIdentityConfig.RefreshGrace), Doc: "how long the immediately previous refresh token is spared",
 		codec: durationField(func(c *Config) *time.Duration { return &c.RefreshReuseGrace }, 0, rampart.MaxRefreshGrace, "must be a duration from 0s to 60s, e.g. 0s")},
+	{Name: "RAMPART_EGRESS_ALLOW", DefaultDoc: "— (only the database and Redis)", Doc: "comma-separated `host:port` or `CIDR:port` outbound destinations allowed besides the database and Redis", codec: codec{
+		set: func(c *Config, v string, bad func(string)) {
+			for i, item := range splitList(v) {
+				rule, err := egress.ParseRule(item)
+				if err != nil {
+					bad(fmt.Sprintf("entry %d: %s", i+1, err))
+					continue
+				}
+				c.EgressAllow = append(c.EgressAllow, rule)
+			}
+		},
+		show: func(c Config) string { return joinRules(c.EgressAllow) },
+	}},
 }
 
 // knownVars is every RAMPART_* name, NAME_FILE of secrets included. Any

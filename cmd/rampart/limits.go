@@ -84,6 +84,11 @@ func newRedisClient(cfg Config) (*redis.Client, error) {
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, redisCallTimeout, redisCallTimeout
 	opts.MaxRetries = -1   // a retry would only double the wait; the fallback is the retry
 	opts.DialerRetries = 1 // the default, 5 dials of DialTimeout each, would hold a request for seconds
+	dialer, err := cfg.outbound()
+	if err != nil {
+		return nil, err
+	}
+	opts.Dialer = redisDialer(dialer, opts)
 	client := redis.NewClient(opts)
 	client.AddHook(callDeadline{})
 	if redisObserver != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,6 +62,25 @@ func TestThreeReplicasActAsOne(t *testing.T) {
 		// admit one or two more than the burst: ±10%.
 		if ok < publicBudget*9/10 || ok > publicBudget*11/10 {
 			t.Fatalf("%d requests admitted across 3 replicas, budget %d", ok, publicBudget)
+		}
+	})
+
+	// The real binary's PostgreSQL and Redis connections went through the
+	// egress dialer, counted under the entries the configuration derived.
+	t.Run("outbound connections counted per allowlist entry", func(t *testing.T) {
+		u, err := url.Parse(pgURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, metrics := get(t, "http://"+admins[0]+"/metrics")
+		for _, dest := range []string{u.Host, proxy.Addr()} {
+			line := `rampart_egress_connections_total{destination="` + dest + `"} `
+			if !strings.Contains(metrics, line) || strings.Contains(metrics, line+"0\n") {
+				t.Errorf("no connection counted for %s:\n%s", dest, metrics)
+			}
+		}
+		if !strings.Contains(metrics, "rampart_egress_refused_total 0\n") {
+			t.Errorf("refusals counted or not exported")
 		}
 	})
 

@@ -81,6 +81,12 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 			check := readyCheck.Load()
 			return boolGauge(check != nil && (*check)())
 		}))
+	if cfg.dialer, err = newEgress(cfg, registry); err != nil {
+		publicLn.Close()
+		adminLn.Close()
+		logger.Error("outbound allowlist", slog.String("error", err.Error()))
+		return errReported
+	}
 	var current atomic.Pointer[http.Handler]
 	starting := httpapi.Starting()
 	current.Store(&starting)

@@ -28,7 +28,11 @@ func openStore(ctx context.Context, cfg Config) (store, error) {
 	}
 	url := cfg.DatabaseURL.Reveal()
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
-		return postgres.Open(ctx, url)
+		dialer, err := cfg.outbound()
+		if err != nil {
+			return nil, err
+		}
+		return postgres.Open(ctx, url, dialer.DialContext)
 	}
 	// Config validation accepts nothing else; this guards a future scheme.
 	return nil, errors.New("RAMPART_DATABASE_URL: unsupported scheme")

@@ -69,10 +69,18 @@ var _ rampart.Store = (*Store)(nil)
 // url (pool_max_conns and so on; by default at most DefaultMaxConns
 // connections). A connect_timeout, statement_timeout or
 // idle_in_transaction_session_timeout in url overrides the defaults above.
-func Open(ctx context.Context, url string) (*Store, error) {
+//
+// With a dial function (the egress allowlist's), every connection, cancel
+// requests included, goes through it, and host names reach it unresolved:
+// the dialer resolves and checks them itself.
+func Open(ctx context.Context, url string, dial ...pgconn.DialFunc) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, rampart.WrapError(rampart.KindInvalid, err, "postgres: the database URL is not valid")
+	}
+	if len(dial) > 0 && dial[0] != nil {
+		cfg.ConnConfig.DialFunc = dial[0]
+		cfg.ConnConfig.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
 	}
 	if !setsMaxConns(url) {
 		cfg.MaxConns = DefaultMaxConns()
@@ -103,6 +111,24 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, rampart.WrapError(rampart.KindInvalid, err, "postgres: the database URL is not valid")
 	}
 	return &Store{db: pool, pool: pool, migration: migration}, nil
+}
+
+// Destinations returns the hosts and ports the database URL url connects
+// to, fallback hosts included (a host that is an absolute path is a Unix
+// socket directory), for the egress allowlist.
+func Destinations(url string) ([]string, []uint16, error) {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return nil, nil, rampart.WrapError(rampart.KindInvalid, err, "postgres: the database URL is not valid")
+	}
+	// sslmode=prefer and allow list each host twice (with and without TLS).
+	hosts, ports := []string{cfg.Host}, []uint16{cfg.Port}
+	for _, fb := range cfg.Fallbacks {
+		if fb.Host != hosts[len(hosts)-1] || fb.Port != ports[len(ports)-1] {
+			hosts, ports = append(hosts, fb.Host), append(ports, fb.Port)
+		}
+	}
+	return hosts, ports, nil
 }
 
 // DefaultMaxConns is the pool size when the URL does not set
