@@ -16,7 +16,11 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultMaxKeys  = 1_000_000 // windows and cool-downs tracked in memory; see BenchmarkMemoryStoreDistinctSources
+	// DefaultMaxKeys caps the windows and cool-downs tracked in memory:
+	// about 192 B a key, 46 MiB, when each holds one entry; 1 KiB, 246 MiB,
+	// if every window held 10 distinct account ids
+	// (BenchmarkMemoryStoreDistinctSources, README "Detection and alerts").
+	DefaultMaxKeys  = 250_000
 	DefaultCoolDown = 15 * time.Minute
 )
 

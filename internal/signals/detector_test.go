@@ -318,3 +318,17 @@ func TestOrdinaryTrafficFromTwoHundredUsersRaisesNothing(t *testing.T) {
 		}
 	}
 }
+
+// Stuffing lists are mostly addresses with no account here: those failures
+// carry no account id, and each counts as another account.
+func TestCredentialStuffingAgainstUnknownAccounts(t *testing.T) {
+	h := newHarness(t, Config{Rules: DefaultRules()[:1]})
+	for i := range 10 {
+		e := attack("credential_stuffing", i)
+		e.AccountID = ""
+		h.observe(e)
+	}
+	if len(h.alerts) != 1 || h.alerts[0].Rule != "credential_stuffing" {
+		t.Fatalf("alerts %+v, want credential_stuffing at 10 unknown accounts", h.alerts)
+	}
+}
