@@ -37,6 +37,10 @@ type Config struct {
 	// OnAlert, when set, is called with each alert raised, on Observe's
 	// goroutine; it must not block (the automatic block answer hooks in here).
 	OnAlert func(Alert)
+	// OnDeliveryFailure, when set, is called on Run's goroutine with each
+	// alert the webhook gave up on, so it can be recorded as a
+	// delivery_failure security event.
+	OnDeliveryFailure func(Alert)
 }
 
 // Alert is what a fired rule reports: the JSON body of the webhook, and
@@ -102,12 +106,18 @@ func New(cfg Config) (*Detector, error) {
 		d.alerts.WithLabelValues(r.Name) // every rule shows, at 0, before it first fires
 	}
 	if cfg.Webhook != nil {
-		w, err := newWebhook(*cfg.Webhook, d.now, d.log)
+		w, err := newWebhook(*cfg.Webhook, d.now, d.log, cfg.OnDeliveryFailure)
 		if err != nil {
 			return nil, err
 		}
 		d.webhook = w
 		collectors = append(collectors, w.deliveries)
+	}
+	if m, ok := d.store.(*MemoryStore); ok {
+		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "rampart", Name: "alert_window_evictions_total",
+			Help: "Detection windows evicted to keep within the key cap; a steady rise means more sources than the cap.",
+		}, func() float64 { return float64(m.Evicted()) }))
 	}
 	if cfg.Registry != nil {
 		for _, c := range collectors {

@@ -24,6 +24,7 @@ type harness struct {
 	d      *Detector
 	clock  *testutil.Clock
 	alerts []Alert
+	gaveUp []Alert
 	logs   *bytes.Buffer
 	reg    *prometheus.Registry
 }

@@ -58,9 +58,10 @@ type webhook struct {
 	log        *slog.Logger
 	queue      chan Alert
 	deliveries *prometheus.CounterVec
+	gaveUp     func(Alert) // nil: nothing more than the log line and the count
 }
 
-func newWebhook(cfg WebhookConfig, now func() time.Time, log *slog.Logger) (*webhook, error) {
+func newWebhook(cfg WebhookConfig, now func() time.Time, log *slog.Logger, gaveUp func(Alert)) (*webhook, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, errors.New("signals: webhook URL must be an absolute http(s) URL") // never echo it: it may hold a token
@@ -83,7 +84,7 @@ func newWebhook(cfg WebhookConfig, now func() time.Time, log *slog.Logger) (*web
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleep
 	}
-	w := &webhook{cfg: cfg, now: now, log: log, queue: make(chan Alert, cfg.QueueSize),
+	w := &webhook{cfg: cfg, now: now, log: log, gaveUp: gaveUp, queue: make(chan Alert, cfg.QueueSize),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "rampart", Name: "alert_webhook_deliveries_total",
 			Help: "Alert webhook outcomes: delivered, retried (one per failed attempt that is tried again), failed (given up), dropped (queue full).",
@@ -119,7 +120,7 @@ func (w *webhook) run(ctx context.Context) {
 func (w *webhook) deliver(ctx context.Context, a Alert) {
 	body, err := json.Marshal(a)
 	if err != nil {
-		w.deliveries.WithLabelValues("failed").Inc()
+		w.giveUp(a, 0, err)
 		return
 	}
 	wait := w.cfg.Backoff
@@ -130,16 +131,23 @@ func (w *webhook) deliver(ctx context.Context, a Alert) {
 			return
 		}
 		if attempt >= w.cfg.MaxAttempts || ctx.Err() != nil {
-			w.deliveries.WithLabelValues("failed").Inc()
-			w.log.Error("alert webhook given up", "rule", a.Rule, "attempts", attempt, "error", err.Error())
+			w.giveUp(a, attempt, err)
 			return
 		}
 		w.deliveries.WithLabelValues("retried").Inc()
-		if w.cfg.Sleep(ctx, wait) != nil {
-			w.deliveries.WithLabelValues("failed").Inc()
+		if err := w.cfg.Sleep(ctx, wait); err != nil {
+			w.giveUp(a, attempt, err)
 			return
 		}
 		wait = min(2*wait, maxWebhookBackoff)
+	}
+}
+
+func (w *webhook) giveUp(a Alert, attempts int, err error) {
+	w.deliveries.WithLabelValues("failed").Inc()
+	w.log.Error("alert webhook given up", "rule", a.Rule, "attempts", attempts, "error", err.Error())
+	if w.gaveUp != nil {
+		w.gaveUp(a)
 	}
 }
 

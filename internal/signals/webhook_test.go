@@ -38,7 +38,9 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func webhookHarness(t *testing.T, url string, cfg WebhookConfig) *harness {
 	cfg.URL, cfg.Secret = url, secret
-	return newHarness(t, Config{Webhook: &cfg})
+	var h *harness
+	h = newHarness(t, Config{Webhook: &cfg, OnDeliveryFailure: func(a Alert) { h.gaveUp = append(h.gaveUp, a) }})
+	return h
 }
 
 // drain delivers what the queue holds, on the test's goroutine.
@@ -142,6 +144,9 @@ func TestWebhookRetriesWithBackoffThenGivesUp(t *testing.T) {
 		if got := counter(t, h.reg, "rampart_alert_webhook_deliveries_total", "result", result); got != want {
 			t.Errorf("%s = %v, want %v", result, got, want)
 		}
+	}
+	if len(h.gaveUp) != 1 || h.gaveUp[0].Rule != "egress_refused" {
+		t.Fatalf("OnDeliveryFailure got %+v", h.gaveUp)
 	}
 	if !strings.Contains(h.logs.String(), `"msg":"alert webhook given up"`) {
 		t.Fatalf("give-up not logged: %s", h.logs)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"example.com/rampart/internal/rampart"
 )
 
 func TestMemoryStoreEvictsLeastRecentlyTouchedKey(t *testing.T) {
@@ -24,6 +26,27 @@ func TestMemoryStoreEvictsLeastRecentlyTouchedKey(t *testing.T) {
 	if n := s.Add("b", "", t0, time.Minute, 10); n != 1 {
 		t.Fatalf("b kept its window after eviction: %d", n)
 	}
+}
+
+// Sources beyond the cap evict windows, and the operator sees it.
+func TestEvictionsAreExported(t *testing.T) {
+	h := newHarness(t, Config{Store: NewMemoryStore(4)})
+	for i := range 10 {
+		h.observe(rampart.SecurityEvent{Type: rampart.EventValidation, Source: ip(fmt.Sprintf("192.0.2.%d", i+1))})
+	}
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "rampart_alert_window_evictions_total" {
+			if got := mf.GetMetric()[0].GetCounter().GetValue(); got != 6 {
+				t.Fatalf("evictions = %v, want 6", got)
+			}
+			return
+		}
+	}
+	t.Fatal("rampart_alert_window_evictions_total not registered")
 }
 
 func TestMemoryStoreBoundsEntriesPerKeyByLimit(t *testing.T) {
