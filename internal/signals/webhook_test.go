@@ -59,7 +59,8 @@ func TestWebhookIsSignedAndReceiverRefusesReplays(t *testing.T) {
 	rc := &receiver{}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	h := webhookHarness(t, srv.URL, WebhookConfig{})
+	// One attempt: a refused signature fails at once, not after real backoff.
+	h := webhookHarness(t, srv.URL, WebhookConfig{MaxAttempts: 1})
 	rc.now = h.clock.Now
 
 	h.observe(attack("refresh_reuse", 0))
