@@ -1,0 +1,248 @@
+package signals
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"example.com/rampart/internal/rampart"
+)
+
+// Defaults of Config.
+const (
+	// DefaultMaxKeys caps the windows and cool-downs tracked in memory:
+	// about 192 B a key, 46 MiB, when each holds one entry; 1 KiB, 246 MiB,
+	// if every window held 10 distinct account ids
+	// (BenchmarkMemoryStoreDistinctSources, README "Detection and alerts").
+	DefaultMaxKeys  = 250_000
+	DefaultCoolDown = 15 * time.Minute
+)
+
+// Config configures a Detector. The zero value works: default rules, an
+// in-memory store of DefaultMaxKeys keys, no webhook.
+type Config struct {
+	Rules    []Rule        // nil: DefaultRules()
+	Store    WindowStore   // nil: NewMemoryStore(DefaultMaxKeys)
+	CoolDown time.Duration // one alert per rule and subject per CoolDown; 0: DefaultCoolDown
+	Now      func() time.Time
+	Logger   *slog.Logger          // nil: slog.Default()
+	Registry prometheus.Registerer // nil: metrics are kept but not registered
+	Webhook  *WebhookConfig        // nil: no webhook
+	// OnAlert, when set, is called with each alert raised, on Observe's
+	// goroutine; it must not block (the automatic block answer hooks in here).
+	OnAlert func(Alert)
+	// OnDeliveryFailure, when set, is called on Run's goroutine with each
+	// alert the webhook gave up on, so it can be recorded as a
+	// delivery_failure security event.
+	OnDeliveryFailure func(Alert)
+}
+
+// Alert is what a fired rule reports: the JSON body of the webhook, and
+// the fields of the log line.
+type Alert struct {
+	Rule      string    `json:"rule"`
+	Severity  string    `json:"severity"` // "warn" or "error"
+	Scope     Scope     `json:"scope"`
+	Subject   string    `json:"subject"` // the source (an IPv4 address, or an IPv6 /64), account id, tenant id, or "global"
+	Count     int       `json:"count"`   // what the window held when the rule fired
+	Threshold int       `json:"threshold"`
+	Window    string    `json:"window"`
+	Time      time.Time `json:"time"`
+	// From the event that crossed the threshold, for the investigation.
+	TenantID  string `json:"tenant_id,omitempty"`
+	Route     string `json:"route,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// Detector counts security events in sliding windows and raises alerts.
+type Detector struct {
+	rules    []Rule
+	store    WindowStore
+	coolDown time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	onAlert  func(Alert)
+	webhook  *webhook
+	alerts   *prometheus.CounterVec
+	unknown  atomic.Uint64 // numbers sign-in failures for unknown accounts, each a distinct member
+}
+
+// New returns a Detector. Call Run to deliver webhooks.
+func New(cfg Config) (*Detector, error) {
+	d := &Detector{rules: cfg.Rules, store: cfg.Store, coolDown: cfg.CoolDown, now: cfg.Now,
+		log: cfg.Logger, onAlert: cfg.OnAlert}
+	if d.rules == nil {
+		d.rules = DefaultRules()
+	}
+	for _, r := range d.rules {
+		if !r.Off && (r.Threshold < 1 || r.Threshold > maxThreshold || r.Window < minWindow || r.Window > maxWindow) {
+			return nil, fmt.Errorf("signals: rule %s: threshold or window out of bounds", r.Name)
+		}
+	}
+	if d.store == nil {
+		d.store = NewMemoryStore(DefaultMaxKeys)
+	}
+	if d.coolDown <= 0 {
+		d.coolDown = DefaultCoolDown
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	d.alerts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "rampart", Name: "alerts_total",
+		Help: "Security alerts raised, by rule (one per rule and subject per cool-down).",
+	}, []string{"rule"})
+	collectors := []prometheus.Collector{d.alerts}
+	for _, r := range d.rules {
+		d.alerts.WithLabelValues(r.Name) // every rule shows, at 0, before it first fires
+	}
+	if cfg.Webhook != nil {
+		w, err := newWebhook(*cfg.Webhook, d.now, d.log, cfg.OnDeliveryFailure)
+		if err != nil {
+			return nil, err
+		}
+		d.webhook = w
+		collectors = append(collectors, w.deliveries)
+	}
+	if m, ok := d.store.(*MemoryStore); ok {
+		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "rampart", Name: "alert_window_evictions_total",
+			Help: "Detection windows evicted to keep within the key cap; a steady rise means more sources than the cap.",
+		}, func() float64 { return float64(m.Evicted()) }))
+	}
+	if cfg.Registry != nil {
+		for _, c := range collectors {
+			if err := cfg.Registry.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return d, nil
+}
+
+// Run delivers queued webhooks until ctx ends. Without a webhook it returns
+// at once.
+func (d *Detector) Run(ctx context.Context) {
+	if d.webhook != nil {
+		d.webhook.run(ctx)
+	}
+}
+
+// Observe counts e in the window of every rule it concerns and raises the
+// alerts whose threshold it crosses. It never waits on the network: the
+// webhook is a bounded queue that drops (counting) when full.
+func (d *Detector) Observe(e rampart.SecurityEvent) {
+	at := e.Time
+	if at.IsZero() {
+		at = d.now()
+	}
+	for i, r := range d.rules {
+		if r.Off || !r.counts(e) {
+			continue
+		}
+		subject, ok := subjectOf(r.Scope, e)
+		if !ok {
+			continue
+		}
+		member, ok := d.memberOf(r.Distinct, e)
+		if !ok {
+			continue
+		}
+		// A one-byte rule tag instead of its name keeps a million keys small.
+		tag := string(rune('a' + i))
+		n := d.store.Add(tag+subject, member, at, r.Window, r.Threshold)
+		if n < r.Threshold || !d.store.Claim("!"+tag+subject, at, d.coolDown) {
+			continue
+		}
+		d.raise(Alert{Rule: r.Name, Severity: r.Severity, Scope: r.Scope, Subject: subject, Count: n,
+			Threshold: r.Threshold, Window: r.Window.String(), Time: at,
+			TenantID: e.TenantID, Route: e.Route, RequestID: e.RequestID})
+	}
+}
+
+func (d *Detector) raise(a Alert) {
+	level := slog.LevelWarn
+	if a.Severity == "error" {
+		level = slog.LevelError
+	}
+	d.log.Log(context.Background(), level, "security alert", "rule", a.Rule, "scope", string(a.Scope),
+		"subject", a.Subject, "count", a.Count, "threshold", a.Threshold, "window", a.Window,
+		"tenant", a.TenantID, "route", a.Route, "request_id", a.RequestID)
+	d.alerts.WithLabelValues(a.Rule).Inc()
+	if d.webhook != nil {
+		d.webhook.enqueue(a)
+	}
+	if d.onAlert != nil {
+		d.onAlert(a)
+	}
+}
+
+// counts says whether e is one of the occurrences r counts.
+func (r Rule) counts(e rampart.SecurityEvent) bool {
+	if r.Status != 0 && e.Status == r.Status {
+		return true
+	}
+	for _, t := range r.Events {
+		if e.Type == t {
+			return r.Status == 0 || e.Status == 0
+		}
+	}
+	return false
+}
+
+func subjectOf(s Scope, e rampart.SecurityEvent) (string, bool) {
+	switch s {
+	case ScopeSource:
+		return SourceKey(e.Source)
+	case ScopeAccount:
+		return e.AccountID, e.AccountID != ""
+	case ScopeTenant:
+		return e.TenantID, e.TenantID != ""
+	default:
+		return "global", true
+	}
+}
+
+func (d *Detector) memberOf(distinct string, e rampart.SecurityEvent) (string, bool) {
+	switch distinct {
+	case "account":
+		if e.AccountID == "" {
+			// The event never carries the email tried, so a failure for an
+			// unknown account cannot be matched to an earlier one: count each
+			// as a new account (stuffing lists are mostly unknown accounts).
+			return "?" + strconv.FormatUint(d.unknown.Add(1), 36), true
+		}
+		return e.AccountID, true
+	case "source":
+		return SourceKey(e.Source)
+	default:
+		return "", true
+	}
+}
+
+// SourceKey is the subject of a source: an IPv4 address in full (IPv4-mapped
+// IPv6 included), an IPv6 address by its /64, since one host is commonly
+// given a whole /64 and could otherwise rotate through it.
+func SourceKey(a netip.Addr) (string, bool) {
+	if !a.IsValid() {
+		return "", false
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String(), true
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return "", false
+	}
+	return p.String(), true
+}
