@@ -85,6 +85,12 @@ func TestSIGKILLLeavesNoChangeWithoutItsAuditEvent(t *testing.T) {
 					if err != nil {
 						return // the server is gone
 					}
+					if code == http.StatusServiceUnavailable {
+						// Overloaded (a busy machine: the tenant's chain
+						// lock waited past the query timeout). Refused, not
+						// acknowledged: nothing to check for it.
+						continue
+					}
 					if code != http.StatusCreated {
 						t.Errorf("order: %d", code)
 						return
