@@ -20,6 +20,10 @@ func eventFor(pk problemKind, route string) (t rampart.SecurityEventType, ok boo
 		switch {
 		case pk.slug == codeProblems[rampart.CodeMFARequired].slug:
 			return "", false // the password was right; the code is still to come
+		case pk.slug == codeProblems[rampart.CodeInvalidCredentials].slug:
+			// Recorded by the domain, which alone knows whose credentials
+			// failed (rampart.Identity.loginFailed).
+			return "", false
 		case pk.slug == codeProblems[rampart.CodeStepUpRequired].slug:
 			return rampart.EventStepUpRefused, true
 		case route == refreshRoute:

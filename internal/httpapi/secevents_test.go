@@ -91,6 +91,39 @@ func TestSecurityEventForgedToken(t *testing.T) {
 	}
 }
 
+// A wrong password is one auth_failure naming the account (password
+// spraying is one account from many sources); an unknown email is one
+// with no account. Neither line holds the email or the password tried.
+func TestSecurityEventWrongPassword(t *testing.T) {
+	a := newTestApp(t)
+	tenant, admin := a.newTenant()
+	const canary = "CANARY-password-guess-7"
+	r := a.do("POST", "/v1/auth/login", "", map[string]string{"email": admin.Email, "password": canary})
+	if r.Code != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d %s", r.Code, r.Body)
+	}
+	wantEvent(t, a.oneEvent(), map[string]any{"type": "auth_failure", "account": admin.ID, "tenant": tenant,
+		"source": "192.0.2.1", "route": "POST /v1/auth/login", "request_id": r.Header().Get("X-Request-Id")})
+	r = a.do("POST", "/v1/auth/login", "", map[string]string{"email": "canary-nobody@example.com", "password": canary})
+	if r.Code != http.StatusUnauthorized {
+		t.Fatalf("unknown email: %d %s", r.Code, r.Body)
+	}
+	events := a.securityEvents()
+	if len(events) != 2 {
+		t.Fatalf("want two events, got %v", events)
+	}
+	wantEvent(t, events[1], map[string]any{"type": "auth_failure", "account": "", "tenant": "", "detail": "unknown account"})
+	if a.eventCount(rampart.EventAuthFailure) != 2 {
+		t.Errorf("auth_failure counted %v, want 2", a.eventCount(rampart.EventAuthFailure))
+	}
+	logs := strings.ToLower(a.logs.String())
+	for _, leak := range []string{"canary", strings.ToLower(admin.Email)} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("%q reached the log", leak)
+		}
+	}
+}
+
 // Reading another tenant's order is a not_found that names who asked, so
 // a sweep over other tenants' ids can be told apart from a typo.
 func TestSecurityEventCrossTenantRead(t *testing.T) {
@@ -212,7 +245,7 @@ func TestEventForAnswers(t *testing.T) {
 		want  rampart.SecurityEventType
 	}{
 		{probUnauthenticated, "GET /v1/orders", rampart.EventAuthFailure},
-		{codeProblems[rampart.CodeInvalidCredentials], "POST /v1/auth/login", rampart.EventAuthFailure},
+		{codeProblems[rampart.CodeInvalidCredentials], "POST /v1/auth/login", ""}, // the domain's (TestSecurityEventWrongPassword)
 		{codeProblems[rampart.CodeInvalidToken], refreshRoute, rampart.EventRefreshFailure},
 		{codeProblems[rampart.CodeStepUpRequired], "PATCH /v1/users/{id}", rampart.EventStepUpRefused},
 		{codeProblems[rampart.CodeMFARequired], "POST /v1/auth/login", ""},
