@@ -36,6 +36,7 @@ type Recorder struct {
 	total     *prometheus.CounterVec
 	dropped   prometheus.Counter
 	now       func() time.Time
+	known     map[rampart.SecurityEventType]bool
 	observers []Observer
 	queue     chan rampart.SecurityEvent
 	done      chan struct{}
@@ -72,6 +73,7 @@ func New(cfg Config) (*Recorder, error) {
 			Help: "Security events not handed to the observers (detection) because their queue was full.",
 		}),
 		now:       cfg.Now,
+		known:     map[rampart.SecurityEventType]bool{},
 		observers: slices.Clone(cfg.Observers),
 		queue:     make(chan rampart.SecurityEvent, cfg.Queue),
 		done:      make(chan struct{}),
@@ -79,6 +81,7 @@ func New(cfg Config) (*Recorder, error) {
 	// Every type is exported from the start at 0, so a rate() over it
 	// and a dashboard query see the series before the first event.
 	for _, t := range rampart.SecurityEventTypes() {
+		r.known[t] = true
 		r.total.WithLabelValues(string(t))
 	}
 	for _, c := range []prometheus.Collector{r.total, r.dropped} {
@@ -99,7 +102,7 @@ func (r *Recorder) Record(ctx context.Context, e rampart.SecurityEvent) {
 		e.Time = r.now()
 	}
 	label := string(e.Type)
-	if !slices.Contains(rampart.SecurityEventTypes(), e.Type) {
+	if !r.known[e.Type] {
 		label = unknownType
 	}
 	r.total.WithLabelValues(label).Inc()
@@ -142,10 +145,22 @@ func (r *Recorder) deliver() {
 			return
 		case e := <-r.queue:
 			for _, o := range r.observers {
-				o.Observe(e)
+				r.observe(o, e)
 			}
 		}
 	}
+}
+
+// observe hands e to o; a panicking observer is logged, and neither takes
+// the server down nor stops delivery to the others.
+func (r *Recorder) observe(o Observer, e rampart.SecurityEvent) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.logger.Error("security event observer panicked", slog.String("type", string(e.Type)),
+				slog.Any("panic", p))
+		}
+	}()
+	o.Observe(e)
 }
 
 // Close stops delivery to the observers; events still queued are not

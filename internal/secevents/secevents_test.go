@@ -177,3 +177,22 @@ func TestStuckObserverDoesNotBlockRecord(t *testing.T) {
 		t.Errorf("logged %d, want every event (%d)", n, more+1)
 	}
 }
+
+type panics struct{}
+
+func (panics) Observe(rampart.SecurityEvent) { panic("detector bug") }
+
+// A panicking observer is logged; it neither kills the delivery goroutine
+// (and with it the process) nor keeps the event from the other observers.
+func TestPanickingObserverIsContained(t *testing.T) {
+	c := &collect{got: make(chan struct{}, 10)}
+	r, logs, _ := newRecorder(t, 0, panics{}, c)
+	r.Record(t.Context(), rampart.SecurityEvent{Type: rampart.EventForbidden})
+	r.Record(t.Context(), rampart.SecurityEvent{Type: rampart.EventLockout})
+	<-c.got
+	<-c.got
+	r.Close() // the delivery goroutine has logged both panics before it delivered to c
+	if n := strings.Count(logs.String(), "security event observer panicked"); n != 2 {
+		t.Errorf("%d panics logged, want 2:\n%s", n, logs)
+	}
+}
