@@ -157,9 +157,16 @@ func TestServeEndToEnd(t *testing.T) {
 	if code, _ := get(t, base+"/metrics"); code != 404 {
 		t.Errorf("public /metrics: %d, want 404", code)
 	}
+	// The security-event stream is wired: a forged token is one event,
+	// logged without the token and counted by type.
+	if code, _ := get(t, base+"/v1/me", "Authorization", "Bearer CANARY.forged.token"); code != 401 {
+		t.Errorf("forged token: %d", code)
+	}
 	code, metrics := get(t, "http://"+l.AdminAddr+"/metrics")
 	if code != 200 || !strings.Contains(metrics, `rampart_http_requests_total{code="200",method="GET",route="GET /healthz"}`) ||
-		!strings.Contains(metrics, "rampart_password_hashes_queued 0") {
+		!strings.Contains(metrics, "rampart_password_hashes_queued 0") ||
+		!strings.Contains(metrics, `rampart_security_events_total{type="auth_failure"} 1`) ||
+		!strings.Contains(metrics, "rampart_security_events_dropped_total 0") {
 		t.Errorf("admin /metrics: %d\n%s", code, metrics)
 	}
 	if code, _ := get(t, "http://"+l.AdminAddr+"/debug/pprof/"); code != 404 {
@@ -171,6 +178,9 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop in the log:\n%s", out)
+	}
+	if !strings.Contains(out.String(), `"msg":"security event","type":"auth_failure"`) || strings.Contains(out.String(), "CANARY") {
+		t.Errorf("no security event, or the token in the log:\n%s", out)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"example.com/rampart/internal/logging"
 	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/secevents"
 	"example.com/rampart/internal/sessioncache"
 	"example.com/rampart/internal/token"
 )
@@ -134,9 +135,17 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	}
 	idCfg := rampart.DefaultIdentityConfig
 	idCfg.StepUpMaxAge, idCfg.RefreshGrace = cfg.StepUpMaxAge, cfg.RefreshReuseGrace
+	// One security-event stream for the domain and the edge: log, metrics
+	// and, once detection is wired in, its observers.
+	events, err := secevents.New(secevents.Config{Logger: logger, Registry: registry})
+	if err != nil {
+		logger.Error("security events", slog.String("error", err.Error()))
+		return errReported
+	}
+	defer events.Close()
 	appCfg := app.Config{Store: st, MasterKey: master, Argon2: cfg.Argon2,
 		Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Identity: idCfg,
-		Throttle: lim.throttle, Checkpoints: checkpoints}
+		Throttle: lim.throttle, Checkpoints: checkpoints, Events: events}
 	// Revocations reach the other replicas' session caches through Redis.
 	var bus *sessioncache.RedisBus
 	if lim.redis != nil {
@@ -182,6 +191,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		Version:        buildVersion(),
 		RateLimits:     lim.http,
 		RefreshCookie:  cfg.RefreshCookie,
+		SecurityEvents: parts.Events,
 		Degraded:       func() bool { return !lim.healthy() },
 	})
 	if err != nil {

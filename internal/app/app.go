@@ -49,6 +49,7 @@ type Config struct {
 	Throttle    rampart.LoginThrottle     // nil: in memory, this process only
 	Revocations sessioncache.Bus          // nil: revocations reach this replica only
 	Checkpoints rampart.AuditCheckpointer // nil: no checkpoints exported
+	Events      rampart.SecurityEvents    // nil: no security events recorded (internal/secevents builds one)
 	Now         func() time.Time          // nil: time.Now; tests move a clock
 }
 
@@ -65,6 +66,9 @@ type App struct {
 	Tokens    *token.Manager      // signs and verifies access tokens, publishes the JWKS
 	Hasher    *password.Hasher    // for its load gauges
 	CursorKey []byte              // HMAC key of pagination cursors
+	// Events is Config.Events, for the edge (httpapi.Options.SecurityEvents):
+	// the domain and the edge record into the one stream.
+	Events rampart.SecurityEvents
 }
 
 // Build builds the application from cfg.
@@ -112,13 +116,14 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 		Throttle: loginThrottle,
 		TOTP:     totp.Authenticator{},
 		Now:      cfg.Now,
+		Events:   cfg.Events,
 	}
 	services, err := rampart.New(deps, cfg.Identity)
 	if err != nil {
 		return nil, err
 	}
 	return &App{Services: services, Deps: deps, Store: st, Sessions: sessions, Tokens: tokens, Hasher: hasher,
-		CursorKey: deriveKey(cfg.MasterKey, "rampart cursor v1")}, nil
+		CursorKey: deriveKey(cfg.MasterKey, "rampart cursor v1"), Events: cfg.Events}, nil
 }
 
 // ErrWrongMasterKey is what an operator needs to hear when the signing keys

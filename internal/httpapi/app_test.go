@@ -21,6 +21,7 @@ import (
 	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/postgres"
 	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/secevents"
 	"example.com/rampart/internal/sqlite"
 	"example.com/rampart/internal/testutil"
 	"example.com/rampart/internal/token"
@@ -47,6 +48,8 @@ type testApp struct {
 	hasher   *countingHasher
 	deps     rampart.Deps // what services were built from (see rebuild)
 	cfg      rampart.IdentityConfig
+	registry *prometheus.Registry // the server's metrics and the security events'
+	events   *secevents.Recorder  // the one security-event stream, logging into logs
 }
 
 // countingHasher counts argon2id verifications (a wrong password's and an
@@ -120,22 +123,28 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	if ac.identity != nil {
 		ac.identity(&cfg)
 	}
+	logs, registry := &testutil.SyncBuffer{}, prometheus.NewRegistry()
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	events, err := secevents.New(secevents.Config{Logger: logger, Registry: registry, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	built, err := app.Build(ctx, app.Config{Store: st, MasterKey: key, Argon2: password.DefaultParams,
-		Policy: policy, Identity: cfg, Now: clock.Now})
+		Policy: policy, Identity: cfg, Now: clock.Now, Events: events})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The same services, with the production hasher (and its overload
 	// answer) wrapped to count verifications.
-	a := &testApp{t: t, store: built.Store, tokens: built.Tokens, clock: clock, dir: dir, deps: built.Deps, cfg: cfg}
+	a := &testApp{t: t, store: built.Store, tokens: built.Tokens, clock: clock, dir: dir, deps: built.Deps, cfg: cfg,
+		registry: registry, events: events, logs: logs}
 	a.hasher = &countingHasher{PasswordHasher: built.Deps.Hasher}
 	a.services = a.rebuild(func(d *rampart.Deps) { d.Hasher = a.hasher })
 	a.identity = a.services.Identity
-	a.logs = &testutil.SyncBuffer{}
 	a.handler, err = NewServer(Options{
-		Logger: slog.New(slog.NewJSONHandler(a.logs, nil)), Store: st, Services: a.services, Tokens: built.Tokens,
-		CursorKey: built.CursorKey, Registry: prometheus.NewRegistry(), MaxBodyBytes: maxBodyBytes, Version: "test",
-		CORSOrigins: []string{testOrigin},
+		Logger: logger, Store: st, Services: a.services, Tokens: built.Tokens,
+		CursorKey: built.CursorKey, Registry: registry, MaxBodyBytes: maxBodyBytes, Version: "test",
+		CORSOrigins: []string{testOrigin}, SecurityEvents: built.Events,
 	})
 	if err != nil {
 		t.Fatal(err)

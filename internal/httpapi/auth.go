@@ -117,6 +117,7 @@ func meta(r *http.Request) rampart.RequestMeta {
 	if info := infoFrom(r.Context()); info != nil {
 		m.SourceIP, m.RequestID = info.ipText, info.id
 	}
+	m.Route = r.Pattern
 	m.UserAgent = r.Header.Get("User-Agent")
 	return m
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/rs/cors"
+
+	"example.com/rampart/internal/rampart"
 )
 
 // requestInfo is what the edge learns about one request. It is allocated
@@ -28,6 +30,7 @@ type requestInfo struct {
 	userID   string
 	apiKeyID string
 	tenantID string
+	events   rampart.SecurityEvents // nil: none recorded (recordAnswer)
 	rec      responseRecorder
 }
 
@@ -59,12 +62,12 @@ func ClientIP(ctx context.Context) netip.Addr {
 //
 // An inbound X-Request-Id is kept only when it is short and made of safe
 // characters, so it cannot smuggle anything into logs or downstream headers.
-func observe(logger *slog.Logger, m *metrics, resolver clientIPResolver) func(http.Handler) http.Handler {
+func observe(logger *slog.Logger, m *metrics, resolver clientIPResolver, events rampart.SecurityEvents) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			m.inFlight.Inc()
-			info := &requestInfo{id: r.Header.Get("X-Request-Id")}
+			info := &requestInfo{id: r.Header.Get("X-Request-Id"), events: events}
 			if !validRequestID(info.id) {
 				info.id = rand.Text()
 			}

@@ -93,6 +93,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, pk problemKind, detail
 		}
 	}
 	w.WriteHeader(pk.status)
+	recordAnswer(r, pk)
 	p := Problem{
 		Type:      problemTypeBase + pk.slug,
 		Title:     pk.title,

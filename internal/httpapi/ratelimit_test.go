@@ -35,7 +35,7 @@ func limitedEdge(t *testing.T, class string, budget rampart.RateLimit, p *rampar
 			inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, *p)))
 		})
 	}
-	return observe(logger, m, clientIPResolver{})(h)
+	return observe(logger, m, clientIPResolver{}, nil)(h)
 }
 
 func sendFrom(h http.Handler, remote string) *httptest.ResponseRecorder {
@@ -101,7 +101,7 @@ func TestRateLimitAPIPerPrincipalAndTenant(t *testing.T) {
 	var codes []int
 	for i := range 11 {
 		p := rampart.Principal{TenantID: "t2", UserID: string(rune('a' + i))}
-		h := observe(logger, m, clientIPResolver{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := observe(logger, m, clientIPResolver{}, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			limited.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 		}))
 		codes = append(codes, sendFrom(h, "192.0.2.1:1").Code)
@@ -179,7 +179,7 @@ func TestRateLimiterErrorFailsClosed(t *testing.T) {
 			p := rampart.Principal{TenantID: "t1", UserID: "alice"}
 			inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 		})
-		rr := sendFrom(observe(logger, m, clientIPResolver{})(h), "203.0.113.9:1000")
+		rr := sendFrom(observe(logger, m, clientIPResolver{}, nil)(h), "203.0.113.9:1000")
 		if rr.Code != 503 || rr.Header().Get("Retry-After") == "" {
 			t.Errorf("%s: %d Retry-After=%q, want 503 with Retry-After", class, rr.Code, rr.Header().Get("Retry-After"))
 		}

@@ -42,6 +42,9 @@ type Options struct {
 	RateLimits     RateLimits  // per route class; a nil Limiter means no limits (some tests)
 	Degraded       func() bool // reports a configured but unreachable Redis; nil means never
 	RefreshCookie  bool        // browser clients on CORSOrigins get the refresh token as a cookie (cookie.go)
+	// SecurityEvents receives a typed event for every refusal the edge
+	// answers (secevents.go); nil records none.
+	SecurityEvents rampart.SecurityEvents
 }
 
 // NewServer returns the public HTTP handler: the route table behind the
@@ -138,6 +141,6 @@ func chain(opts Options, m *metrics, mux *http.ServeMux) http.Handler {
 	h = corsPolicy(opts.CORSOrigins, opts.RefreshCookie)(h)
 	h = recoverPanic(opts.Logger)(h)
 	h = securityHeaders(h)
-	h = observe(opts.Logger, m, clientIPResolver{trusted: opts.TrustedProxies})(h)
+	h = observe(opts.Logger, m, clientIPResolver{trusted: opts.TrustedProxies}, opts.SecurityEvents)(h)
 	return h
 }

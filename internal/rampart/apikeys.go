@@ -124,6 +124,7 @@ func (s *Resources) CreateAPIKey(ctx context.Context, meta RequestMeta, p Princi
 	if err != nil {
 		return nil, "", err
 	}
+	s.events.record(ctx, meta, EventPrivilegeChange, p.TenantID, actorID(p), "API key created")
 	return k, text, nil
 }
 
@@ -175,10 +176,14 @@ func (s *Resources) RevokeAPIKey(ctx context.Context, meta RequestMeta, p Princi
 	if !k.RevokedAt.IsZero() {
 		return nil
 	}
-	return s.store.Atomically(ctx, func(tx Store) error {
+	err = s.store.Atomically(ctx, func(tx Store) error {
 		if err := tx.RevokeAPIKey(ctx, p.TenantID, id, s.now()); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, meta, p, "apikey.revoked", id, nil)
 	})
+	if err == nil {
+		s.events.record(ctx, meta, EventAdminAction, p.TenantID, actorID(p), "API key revoked")
+	}
+	return err
 }

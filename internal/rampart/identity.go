@@ -59,6 +59,7 @@ type Identity struct {
 	throttle LoginThrottle
 	totp     TOTP
 	auditor  Auditor
+	events   securityEvents
 	now      func() time.Time
 	cfg      IdentityConfig
 }

@@ -106,12 +106,19 @@ func (s *Identity) loginFailed(ctx context.Context, meta RequestMeta, account st
 	if err := s.throttle.Fail(ctx, account); err != nil {
 		return err
 	}
-	if user != nil {
-		// The failure is counted by the throttle, not in the database: the
-		// event is the only write here.
-		if err := s.auditor.Record(ctx, s.store, meta, user.TenantID, user.ID, "user.login_failed", user.ID, nil); err != nil {
-			return err
-		}
+	if user == nil {
+		// No account to name: the email is never recorded.
+		s.events.record(ctx, meta, EventAuthFailure, "", "", "unknown account")
+		return errInvalidCredentials
 	}
+	// The failure is counted by the throttle, not in the database: the
+	// event is the only write here.
+	if err := s.auditor.Record(ctx, s.store, meta, user.TenantID, user.ID, "user.login_failed", user.ID, nil); err != nil {
+		return err
+	}
+	// Only the domain knows whose credentials failed (password spraying is
+	// one account from many sources), so it records this failure, not the
+	// edge (see httpapi.eventFor).
+	s.events.record(ctx, meta, EventAuthFailure, user.TenantID, user.ID, "wrong credentials")
 	return errInvalidCredentials
 }

@@ -22,5 +22,6 @@ type Principal struct {
 type RequestMeta struct {
 	SourceIP  string
 	RequestID string
+	Route     string // the route pattern, for security events
 	UserAgent string // as sent; sessions store ShortUserAgent of it
 }

@@ -15,6 +15,7 @@ type Resources struct {
 	hasher  PasswordHasher // new users' passwords
 	policy  PasswordPolicy
 	auditor Auditor
+	events  securityEvents
 	stepUp  *Authenticator // a role change needs a recent password proof
 	now     func() time.Time
 }

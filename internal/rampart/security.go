@@ -61,3 +61,22 @@ type SecurityEvent struct {
 type SecurityEvents interface {
 	Record(ctx context.Context, e SecurityEvent)
 }
+
+// securityEvents is the domain's handle on the SecurityEvents port: nil
+// (no stream configured) records nothing. The domain records only what the
+// edge cannot see in an answer: a refresh token reused, a privilege
+// changed, an administrator's action. Each is recorded after its
+// transaction commits, so a change rolled back is never reported.
+type securityEvents struct {
+	sink SecurityEvents
+	now  func() time.Time
+}
+
+func (s securityEvents) record(ctx context.Context, meta RequestMeta, t SecurityEventType, tenantID, accountID, detail string) {
+	if s.sink == nil {
+		return
+	}
+	source, _ := netip.ParseAddr(meta.SourceIP) // the zero Addr when there is none
+	s.sink.Record(ctx, SecurityEvent{Type: t, Time: s.now(), Source: source, AccountID: accountID, TenantID: tenantID,
+		Route: meta.Route, RequestID: meta.RequestID, Detail: detail})
+}

@@ -6,7 +6,7 @@ import (
 )
 
 // Deps are the adapters the domain services are built from (see ports.go);
-// all are required but Now.
+// all are required but Now and Events.
 type Deps struct {
 	Store    Store
 	Hasher   PasswordHasher
@@ -17,6 +17,7 @@ type Deps struct {
 	Throttle LoginThrottle
 	TOTP     TOTP
 	Now      func() time.Time // nil means time.Now
+	Events   SecurityEvents   // nil: security events are not recorded
 }
 
 // Services are the domain: three services, each holding only the
@@ -43,11 +44,12 @@ func New(d Deps, cfg IdentityConfig) (*Services, error) {
 		d.Now = time.Now
 	}
 	auditor := Auditor{now: d.Now}
+	events := securityEvents{sink: d.Events, now: d.Now}
 	auth := &Authenticator{store: d.Store, verifier: d.Verifier, now: d.Now, stepUpMaxAge: cfg.StepUpMaxAge}
 	return &Services{
 		Identity: &Identity{store: d.Store, hasher: d.Hasher, policy: d.Policy, tokens: d.Tokens, sealer: d.Sealer,
-			throttle: d.Throttle, totp: d.TOTP, auditor: auditor, now: d.Now, cfg: cfg},
-		Resources: &Resources{store: d.Store, hasher: d.Hasher, policy: d.Policy, auditor: auditor, stepUp: auth, now: d.Now},
+			throttle: d.Throttle, totp: d.TOTP, auditor: auditor, events: events, now: d.Now, cfg: cfg},
+		Resources: &Resources{store: d.Store, hasher: d.Hasher, policy: d.Policy, auditor: auditor, events: events, stepUp: auth, now: d.Now},
 		Auth:      auth,
 	}, nil
 }

@@ -129,6 +129,7 @@ func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken s
 		return nil, err
 	}
 	if reused {
+		s.events.record(ctx, meta, EventRefreshReuse, sess.TenantID, sess.UserID, "refresh token reused; session revoked")
 		return nil, &Error{Kind: KindUnauthenticated, Code: CodeTokenReused,
 			Message: "the refresh token was already used; the session is revoked"}
 	}

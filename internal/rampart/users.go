@@ -111,6 +111,7 @@ func (s *Resources) CreateUser(ctx context.Context, meta RequestMeta, p Principa
 	if err != nil {
 		return nil, err
 	}
+	s.events.record(ctx, meta, EventAdminAction, p.TenantID, actorID(p), "user created")
 	return u, nil
 }
 
@@ -181,6 +182,9 @@ func (s *Resources) UpdateUser(ctx context.Context, meta RequestMeta, p Principa
 	if err != nil {
 		return nil, err
 	}
+	if u.Role != before {
+		s.events.record(ctx, meta, EventPrivilegeChange, p.TenantID, actorID(p), "role changed")
+	}
 	return u, nil
 }
 
@@ -199,7 +203,7 @@ func (s *Resources) DeleteUser(ctx context.Context, meta RequestMeta, p Principa
 			return err
 		}
 	}
-	return s.store.Atomically(ctx, func(tx Store) error {
+	err = s.store.Atomically(ctx, func(tx Store) error {
 		switch err := tx.DeleteUser(ctx, p.TenantID, u.ID); ErrorKind(err) {
 		case KindNotFound:
 			return notFound("user")
@@ -212,4 +216,8 @@ func (s *Resources) DeleteUser(ctx context.Context, meta RequestMeta, p Principa
 		}
 		return s.audit(ctx, tx, meta, p, "user.deleted", u.ID, map[string]string{"role": string(u.Role)})
 	})
+	if err == nil {
+		s.events.record(ctx, meta, EventAdminAction, p.TenantID, actorID(p), "user deleted")
+	}
+	return err
 }
