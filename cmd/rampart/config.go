@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"example.com/rampart/internal/egress"
 	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/signals"
 )
 
 // Config is the effective configuration. See api.md, "Configuration". Each
@@ -58,7 +60,10 @@ type Config struct {
 	// audit chain checkpoints are appended to it as JSON lines. Empty: the
 	// log stream only.
 	AuditCheckpointPath string
-	EgressAllow         []egress.Rule // RAMPART_EGRESS_ALLOW: outbound destinations besides the database and Redis
+	EgressAllow         []egress.Rule  // RAMPART_EGRESS_ALLOW: outbound destinations besides the database and Redis
+	AlertRules          []signals.Rule // RAMPART_ALERT_<RULE>: the detection rules with their thresholds
+	AlertWebhookURL     Secret         // RAMPART_ALERT_WEBHOOK_URL: where alerts are POSTed, signed; empty: no webhook
+	AlertWebhookSecret  Secret         // RAMPART_ALERT_WEBHOOK_SECRET: the HMAC-SHA256 key of the webhook's signature
 	// dialer, when set (serve sets it), is the egress dialer every outbound
 	// connection goes through; see Config.outbound.
 	dialer *egress.Dialer
@@ -122,7 +127,7 @@ func (v variable) defaultIn(env string) string {
 // must not then wait most of an hour (refused signups count, as every
 // limited request does: the limit is taken before the body is read).
 // Migrations are never implicit in production.
-var variables = []variable{
+var variables = append([]variable{
 	{Name: "RAMPART_ENV", Default: envDevelopment, Doc: "`development`, `test` or `production`", codec: codec{
 		set: func(c *Config, v string, bad func(string)) {
 			switch v {
@@ -322,6 +327,63 @@ var variables = []variable{
 		},
 		show: func(c Config) string { return joinRules(c.EgressAllow) },
 	}},
+	{Name: "RAMPART_ALERT_WEBHOOK_URL", Secret: true, Doc: "`http(s)://...` that receives each alert as signed JSON (header `Rampart-Signature`, see \"Detection and alerts\"); its host is allowed outbound", codec: codec{
+		set: func(c *Config, v string, bad func(string)) {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				bad("must be an absolute http or https URL")
+				return
+			}
+			if c.Env == envProduction && u.Scheme != "https" {
+				bad("must be https in production")
+				return
+			}
+			c.AlertWebhookURL = Secret(v)
+		},
+		show: func(c Config) string { return maskURL(c.AlertWebhookURL.Reveal()) },
+	}},
+	{Name: "RAMPART_ALERT_WEBHOOK_SECRET", Secret: true, Doc: "the webhook signature's key, at least 16 bytes; required with the URL", codec: codec{
+		set: func(c *Config, v string, bad func(string)) {
+			if len(v) < 16 {
+				bad("must be at least 16 bytes")
+				return
+			}
+			c.AlertWebhookSecret = Secret(v)
+		},
+		show: func(c Config) string { return c.AlertWebhookSecret.String() },
+	}},
+}, alertVariables()...)
+
+// alertVariables are the RAMPART_ALERT_<RULE> rows, one per built-in
+// detection rule, in the rule table's order.
+func alertVariables() []variable {
+	var vs []variable
+	for i, r := range signals.DefaultRules() {
+		vs = append(vs, variable{Name: signals.EnvName(r.Name), Default: ruleSetting(r),
+			Doc: "`N/DURATION` or `off`: " + r.Meaning, codec: codec{
+				set: func(c *Config, v string, bad func(string)) {
+					set, err := signals.ParseRule(v)
+					if err != nil {
+						bad(err.Error())
+						return
+					}
+					if c.AlertRules == nil {
+						c.AlertRules = signals.DefaultRules()
+					}
+					c.AlertRules[i] = c.AlertRules[i].WithSettings(set)
+				},
+				show: func(c Config) string { return ruleSetting(c.AlertRules[i]) },
+			}})
+	}
+	return vs
+}
+
+// ruleSetting writes a rule's setting as an operator would: 10/5m, or off.
+func ruleSetting(r signals.Rule) string {
+	if r.Off {
+		return "off"
+	}
+	return strconv.Itoa(r.Threshold) + "/" + shortDuration(r.Window)
 }
 
 // knownVars is every RAMPART_* name, NAME_FILE of secrets included. Any
@@ -390,6 +452,9 @@ func loadConfig(environ []string) (Config, error) {
 		}
 	}
 	c.DatabaseExplicit = given["RAMPART_DATABASE_URL"]
+	if (c.AlertWebhookURL != "") != (c.AlertWebhookSecret != "") && !p.named["RAMPART_ALERT_WEBHOOK_URL"] && !p.named["RAMPART_ALERT_WEBHOOK_SECRET"] {
+		p.add("RAMPART_ALERT_WEBHOOK_SECRET", "RAMPART_ALERT_WEBHOOK_URL and RAMPART_ALERT_WEBHOOK_SECRET go together: an unsigned alert could be forged")
+	}
 
 	if c.Env == envProduction {
 		for _, pc := range c.postureChecks() {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"example.com/rampart/internal/password"
+	"example.com/rampart/internal/signals"
 )
 
 // Canary secret values: none of them may ever appear in an error, in
@@ -103,6 +104,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		StepUpMaxAge:      10 * time.Minute,
 		RefreshReuseGrace: 0,
 		StartupTimeout:    60 * time.Second,
+		AlertRules:        signals.DefaultRules(),
 	}
 	if got, w := fmt.Sprintf("%#v", c), fmt.Sprintf("%#v", want); got != w {
 		t.Errorf("defaults:\n got %s\nwant %s", got, w)

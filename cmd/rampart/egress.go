@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,25 @@ func egressRules(cfg Config) ([]egress.Rule, error) {
 		rule, err := redisRule(opts)
 		if err != nil {
 			return nil, errors.New("RAMPART_REDIS_URL: the host is not a name, an IP address or a socket path")
+		}
+		rules = append(rules, rule)
+	}
+	if cfg.AlertWebhookURL != "" {
+		u, err := url.Parse(cfg.AlertWebhookURL.Reveal())
+		if err != nil {
+			return nil, errors.New("RAMPART_ALERT_WEBHOOK_URL: not a URL")
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return nil, errors.New("RAMPART_ALERT_WEBHOOK_URL: not a usable port")
+		}
+		rule, err := egress.HostRule(u.Hostname(), uint16(p))
+		if err != nil {
+			return nil, errors.New("RAMPART_ALERT_WEBHOOK_URL: the host is not a name or an IP address")
 		}
 		rules = append(rules, rule)
 	}

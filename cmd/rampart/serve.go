@@ -136,13 +136,22 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	idCfg := rampart.DefaultIdentityConfig
 	idCfg.StepUpMaxAge, idCfg.RefreshGrace = cfg.StepUpMaxAge, cfg.RefreshReuseGrace
 	// One security-event stream for the domain and the edge: log, metrics
-	// and, once detection is wired in, its observers.
-	events, err := secevents.New(secevents.Config{Logger: logger, Registry: registry})
+	// and the detector, which turns what the events add up to into alerts.
+	detector, err := newDetector(cfg, registry, logger)
+	if err != nil {
+		logger.Error("detection", slog.String("error", err.Error()))
+		return errReported
+	}
+	events, err := secevents.New(secevents.Config{Logger: logger, Registry: registry,
+		Observers: []secevents.Observer{detector}})
 	if err != nil {
 		logger.Error("security events", slog.String("error", err.Error()))
 		return errReported
 	}
 	defer events.Close()
+	detector.events = events
+	cfg.dialer.SetEvents(events)
+	go detector.Run(ctx)
 	appCfg := app.Config{Store: st, MasterKey: master, Argon2: cfg.Argon2,
 		Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Identity: idCfg,
 		Throttle: lim.throttle, Checkpoints: checkpoints, Events: events}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/signals"
+)
+
+// detector is the signals.Detector of a serving process, with the event
+// stream it reports failed alert deliveries to (set once the stream exists:
+// the stream needs the detector as its observer first).
+type detector struct {
+	*signals.Detector
+	events rampart.SecurityEvents
+}
+
+// newDetector builds the detection rules of cfg, with the signed webhook
+// when one is configured; webhook requests go through the egress dialer.
+func newDetector(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*detector, error) {
+	d := &detector{}
+	sc := signals.Config{Rules: cfg.AlertRules, Registry: reg, Logger: logger,
+		OnDeliveryFailure: func(signals.Alert) {
+			if d.events != nil {
+				d.events.Record(context.Background(), rampart.SecurityEvent{Type: rampart.EventDeliveryFailure,
+					Time: time.Now(), Detail: "alert webhook delivery failed"})
+			}
+		}}
+	if cfg.AlertWebhookURL != "" {
+		sc.Webhook = &signals.WebhookConfig{URL: cfg.AlertWebhookURL.Reveal(),
+			Secret: []byte(cfg.AlertWebhookSecret.Reveal()), Client: cfg.dialer.HTTPClient()}
+	}
+	var err error
+	d.Detector, err = signals.New(sc)
+	return d, err
+}
