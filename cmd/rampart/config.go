@@ -354,38 +354,6 @@ var variables = append([]variable{
 	}},
 }, alertVariables()...)
 
-// alertVariables are the RAMPART_ALERT_<RULE> rows, one per built-in
-// detection rule, in the rule table's order.
-func alertVariables() []variable {
-	var vs []variable
-	for i, r := range signals.DefaultRules() {
-		vs = append(vs, variable{Name: signals.EnvName(r.Name), Default: ruleSetting(r),
-			Doc: "`N/DURATION` or `off`: " + r.Meaning, codec: codec{
-				set: func(c *Config, v string, bad func(string)) {
-					set, err := signals.ParseRule(v)
-					if err != nil {
-						bad(err.Error())
-						return
-					}
-					if c.AlertRules == nil {
-						c.AlertRules = signals.DefaultRules()
-					}
-					c.AlertRules[i] = c.AlertRules[i].WithSettings(set)
-				},
-				show: func(c Config) string { return ruleSetting(c.AlertRules[i]) },
-			}})
-	}
-	return vs
-}
-
-// ruleSetting writes a rule's setting as an operator would: 10/5m, or off.
-func ruleSetting(r signals.Rule) string {
-	if r.Off {
-		return "off"
-	}
-	return strconv.Itoa(r.Threshold) + "/" + shortDuration(r.Window)
-}
-
 // knownVars is every RAMPART_* name, NAME_FILE of secrets included. Any
 // other name with the prefix is reported, because a misspelt name
 // (RAMPART_CORS_ORIGIN) would otherwise be ignored silently and the server

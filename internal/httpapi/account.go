@@ -246,11 +246,7 @@ func handleUpdateMe(d handlerDeps) http.Handler {
 		} else {
 			user, err = d.identity.UpdateMe(r.Context(), p, *in.DisplayName)
 		}
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, newUserResponse(user))
+		reply(w, r, d, http.StatusOK, newUserResponse, user, err)
 	})
 }
 
@@ -285,11 +281,9 @@ func handleRevokeSession(d handlerDeps) http.Handler {
 func handleEnrolTOTP(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e, err := d.identity.EnrolTOTP(r.Context(), principalFrom(r.Context()))
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, totpEnrolmentResponse{Secret: e.Secret, OtpauthURL: e.URI})
+		reply(w, r, d, http.StatusOK, func(e *rampart.TOTPEnrolment) totpEnrolmentResponse {
+			return totpEnrolmentResponse{Secret: e.Secret, OtpauthURL: e.URI}
+		}, e, err)
 	})
 }
 
@@ -300,11 +294,9 @@ func handleConfirmTOTP(d handlerDeps) http.Handler {
 			return
 		}
 		codes, err := d.identity.ConfirmTOTP(r.Context(), meta(r), principalFrom(r.Context()), in.Code)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, recoveryCodesResponse{RecoveryCodes: codes})
+		reply(w, r, d, http.StatusOK, func(codes []string) recoveryCodesResponse {
+			return recoveryCodesResponse{RecoveryCodes: codes}
+		}, codes, err)
 	})
 }
 
