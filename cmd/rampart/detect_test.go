@@ -83,3 +83,46 @@ func metricValue(t *testing.T, metricsURL, series string) float64 {
 	}
 	return -1
 }
+
+// TestAlertWebhookSettings: the URL and its secret go together (an unsigned
+// alert could be forged by anyone who can reach the receiver), production
+// sends alerts only over https, no error repeats the URL (it may carry a
+// token), and the webhook's host alone is added to the outbound allowlist.
+func TestAlertWebhookSettings(t *testing.T) {
+	const tokenInURL = "canary-url-token-5b1f"
+	url := "https://hooks.example/alerts?token=" + tokenInURL
+	for _, tt := range []struct {
+		name string
+		env  []string
+		want string // "" for no problem
+	}{
+		{"URL without secret", []string{"RAMPART_ALERT_WEBHOOK_URL=" + url}, "RAMPART_ALERT_WEBHOOK_SECRET"},
+		{"secret without URL", []string{"RAMPART_ALERT_WEBHOOK_SECRET=0123456789abcdef"}, "RAMPART_ALERT_WEBHOOK_SECRET"},
+		{"short secret", []string{"RAMPART_ALERT_WEBHOOK_URL=" + url, "RAMPART_ALERT_WEBHOOK_SECRET=short"}, "at least 16 bytes"},
+		{"not a URL", []string{"RAMPART_ALERT_WEBHOOK_URL=hooks.example/" + tokenInURL, "RAMPART_ALERT_WEBHOOK_SECRET=0123456789abcdef"}, "absolute http or https URL"},
+		{"both", []string{"RAMPART_ALERT_WEBHOOK_URL=" + url, "RAMPART_ALERT_WEBHOOK_SECRET=0123456789abcdef"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := load(t, tt.env...)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				rules, err := egressRules(cfg)
+				if err != nil || joinRules(rules) != "hooks.example:443" {
+					t.Errorf("allowlist %q (%v), want the webhook's host only", joinRules(rules), err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), tokenInURL) {
+				t.Errorf("got %v, want a problem naming %q and not the URL", err, tt.want)
+			}
+		})
+	}
+	env := safeProduction()
+	env["RAMPART_ALERT_WEBHOOK_URL"] = "http://hooks.example/alerts"
+	env["RAMPART_ALERT_WEBHOOK_SECRET"] = "0123456789abcdef"
+	if _, err := loadConfig(environ(env)); err == nil || !strings.Contains(err.Error(), "must be https in production") {
+		t.Errorf("production with an http webhook: %v", err)
+	}
+}

@@ -46,25 +46,31 @@ func egressRules(cfg Config) ([]egress.Rule, error) {
 		rules = append(rules, rule)
 	}
 	if cfg.AlertWebhookURL != "" {
-		u, err := url.Parse(cfg.AlertWebhookURL.Reveal())
+		rule, err := webhookRule(cfg.AlertWebhookURL.Reveal())
 		if err != nil {
-			return nil, errors.New("RAMPART_ALERT_WEBHOOK_URL: not a URL")
-		}
-		port := u.Port()
-		if port == "" {
-			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-		}
-		p, err := strconv.ParseUint(port, 10, 16)
-		if err != nil {
-			return nil, errors.New("RAMPART_ALERT_WEBHOOK_URL: not a usable port")
-		}
-		rule, err := egress.HostRule(u.Hostname(), uint16(p))
-		if err != nil {
-			return nil, errors.New("RAMPART_ALERT_WEBHOOK_URL: the host is not a name or an IP address")
+			return nil, errors.New("RAMPART_ALERT_WEBHOOK_URL: the host is not a name or an IP address with a usable port")
 		}
 		rules = append(rules, rule)
 	}
 	return append(rules, cfg.EgressAllow...), nil
+}
+
+// webhookRule allows the alert webhook's host and port (the scheme's
+// default port when the URL names none).
+func webhookRule(raw string) (egress.Rule, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return egress.Rule{}, err
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return egress.Rule{}, err
+	}
+	return egress.HostRule(u.Hostname(), uint16(p))
 }
 
 func redisRule(opts *redis.Options) (egress.Rule, error) {
