@@ -122,6 +122,7 @@ var codeProblems = map[rampart.Code]problemKind{
 	rampart.CodeBusy:               {http.StatusServiceUnavailable, "busy", "Server busy"},
 	rampart.CodeWeakPassword:       probValidation,
 	rampart.CodeInvalidCode:        probValidation,
+	rampart.CodeInvalidLink:        {http.StatusUnprocessableEntity, "invalid-link", "Invalid or expired link"},
 	rampart.CodeEmailTaken:         {http.StatusConflict, "email-taken", "Email already registered"},
 	rampart.CodeMFAEnabled:         {http.StatusConflict, "mfa-enabled", "Second factor already enabled"},
 	rampart.CodeMFANotEnrolled:     {http.StatusConflict, "mfa-not-enrolled", "Second factor not enrolled"},

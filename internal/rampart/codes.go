@@ -33,6 +33,9 @@ const (
 	// field named in its errors.
 	CodeWeakPassword Code = "weak-password"
 	CodeInvalidCode  Code = "invalid-code"
+	// CodeInvalidLink is every link token that cannot be used, whatever
+	// the reason (see InvalidLinkError): one answer, so nothing leaks.
+	CodeInvalidLink Code = "invalid-link"
 
 	// State rules (KindConflict, KindForbidden).
 	CodeEmailTaken      Code = "email-taken"
@@ -57,6 +60,7 @@ var codeKinds = map[Code]Kind{
 	CodeBusy:               KindUnavailable,
 	CodeWeakPassword:       KindInvalid,
 	CodeInvalidCode:        KindInvalid,
+	CodeInvalidLink:        KindInvalid,
 	CodeEmailTaken:         KindConflict,
 	CodeMFAEnabled:         KindConflict,
 	CodeMFANotEnrolled:     KindConflict,

@@ -160,6 +160,36 @@ type Store interface {
 	// DeleteOrder deletes an order. NotFound.
 	DeleteOrder(ctx context.Context, tenantID, id string) error
 
+	// CreateLinkToken stores a link token (see LinkToken), and the EmailKey
+	// of its Email. NotFound: no such tenant (an invitation's). Conflict:
+	// the id or the hash is taken. Invalid: an unknown purpose, a hash that
+	// is not 32 bytes, no password stamp, or an invitation without a
+	// tenant or with an unknown role.
+	CreateLinkToken(ctx context.Context, l *LinkToken) error
+	// RedeemLinkToken marks the token with this hash used at the given
+	// time and returns it, in one atomic step, only when it exists, has
+	// this purpose, and at that time is unused, unrevoked and unexpired
+	// (ExpiresAt after at). Every other case is NotFound, whatever the
+	// reason, and changes nothing. Of concurrent calls for one token at
+	// most one succeeds.
+	RedeemLinkToken(ctx context.Context, hash []byte, purpose LinkPurpose, at time.Time) (*LinkToken, error)
+	// ListInvitations lists a tenant's pending invitations (unused,
+	// unrevoked and unexpired at now), newest first. Invalid: bad page.
+	ListInvitations(ctx context.Context, tenantID string, now time.Time, page Page) ([]*LinkToken, Cursor, error)
+	// RevokeInvitation revokes at the given time an invitation of the
+	// tenant that is pending at that time (one ListInvitations lists).
+	// NotFound: none such, another tenant's included.
+	RevokeInvitation(ctx context.Context, tenantID, id string, at time.Time) error
+	// RevokeLinkTokens revokes at the given time every unused and
+	// unrevoked link token of purpose ("" for every purpose) that is for
+	// the account accountID or was sent to the address email (same
+	// EmailKey); an empty accountID or email matches nothing. It is for a
+	// password change or reset (every link of the account dies, purpose
+	// "") and for a new reset request (only the newest reset link works).
+	// Revoking none is not an error. Invalid: both accountID and email
+	// are empty.
+	RevokeLinkTokens(ctx context.Context, purpose LinkPurpose, accountID, email string, at time.Time) error
+
 	// AppendAuditEvent appends e to its tenant's chain: it assigns Seq,
 	// PrevHash and Hash (see AuditEvent.Seal) atomically, so concurrent
 	// appends leave neither gaps nor duplicates. NotFound: no such tenant.

@@ -128,3 +128,13 @@ func (k *APIKey) ListCursor() Cursor { return Cursor{CreatedAt: k.CreatedAt, ID:
 // ListCursor returns e's position in a listing, which audit events keep by
 // the time they happened.
 func (e *AuditEvent) ListCursor() Cursor { return Cursor{CreatedAt: e.Time, ID: e.ID} }
+
+// CheckLinkRevocation returns an Invalid error when a RevokeLinkTokens call
+// names neither an account nor an address: it would match nothing, and a
+// caller that meant something did not say it.
+func CheckLinkRevocation(accountID, email string) error {
+	if accountID == "" && email == "" {
+		return Errorf(KindInvalid, "a link revocation must name an account or an address")
+	}
+	return nil
+}
