@@ -184,7 +184,7 @@ func isBase64URL(c byte) bool {
 // NewLink returns a new link of purpose for the address email, issued at
 // now and expiring after the purpose's TTL, bound to no password (a
 // caller whose link is for an existing account sets AccountID and
-// PasswordStamp), and the token to send. The caller fills in what the
+// PasswordStamp to PasswordStamp(its password hash)), and the token to send. The caller fills in what the
 // purpose needs and stores it with CreateLinkToken.
 func NewLink(purpose LinkPurpose, email string, now time.Time) (*LinkToken, string) {
 	token, hash := NewLinkToken()
@@ -203,10 +203,10 @@ func NewLink(purpose LinkPurpose, email string, now time.Time) (*LinkToken, stri
 // s (a transaction, when the caller goes on to act on it). It returns the
 // link only when the token is well formed, exists, has that purpose and is
 // unused, unrevoked and unexpired; every other case is InvalidLinkError.
-// Of concurrent redemptions of one token exactly one succeeds. The caller
-// must then check the password stamp (StampMatches) against the account
-// as it is now, and fail with InvalidLinkError, inside the same
-// transaction, when it does not match.
+// Of concurrent redemptions of one token exactly one succeeds. A caller
+// whose link is bound to an account then checks the stamp against the
+// account as it is now (CheckStamp) and returns its error from the same
+// transaction.
 func RedeemLink(ctx context.Context, s Store, token string, purpose LinkPurpose, at time.Time) (*LinkToken, error) {
 	hash, err := ParseLinkToken(token)
 	if err != nil {
@@ -229,8 +229,13 @@ func PasswordStamp(passwordHash string) []byte {
 	return h[:]
 }
 
-// StampMatches reports, in constant time, whether l was issued while the
-// account's password hash was passwordHash.
-func (l *LinkToken) StampMatches(passwordHash string) bool {
-	return subtle.ConstantTimeCompare(l.PasswordStamp, PasswordStamp(passwordHash)) == 1
+// CheckStamp returns nil when l was issued while the account's password
+// hash was passwordHash ("" for an account without one, or none), and
+// InvalidLinkError otherwise: a link from before a password change is
+// refused like any other dead link. The comparison takes constant time.
+func (l *LinkToken) CheckStamp(passwordHash string) error {
+	if subtle.ConstantTimeCompare(l.PasswordStamp, PasswordStamp(passwordHash)) != 1 {
+		return InvalidLinkError()
+	}
+	return nil
 }
