@@ -248,7 +248,7 @@ func newSessionResponse(p rampart.Principal, s *rampart.Session) sessionResponse
 }
 
 func handleListSessions(d handlerDeps) http.Handler {
-	return handleList(d, "sessions", d.identity.Sessions, newSessionResponse,
+	return handleListFor(d, "sessions", d.identity.Sessions, newSessionResponse,
 		func(items []sessionResponse, next string) any { return sessionList{Items: items, NextCursor: next} })
 }
 

@@ -45,8 +45,7 @@ func newAPIKeyResponse(k *rampart.APIKey) apiKeyResponse {
 }
 
 func handleListAPIKeys(d handlerDeps) http.Handler {
-	return handleList(d, "api-keys", d.service.ListAPIKeys,
-		func(_ rampart.Principal, k *rampart.APIKey) apiKeyResponse { return newAPIKeyResponse(k) },
+	return handleList(d, "api-keys", d.service.ListAPIKeys, newAPIKeyResponse,
 		func(items []apiKeyResponse, next string) any { return apiKeyList{Items: items, NextCursor: next} })
 }
 

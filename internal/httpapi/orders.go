@@ -52,8 +52,7 @@ func newOrderResponse(o *rampart.Order) orderResponse {
 }
 
 func handleListOrders(d handlerDeps) http.Handler {
-	return handleList(d, "orders", d.service.ListOrders,
-		func(_ rampart.Principal, o *rampart.Order) orderResponse { return newOrderResponse(o) },
+	return handleList(d, "orders", d.service.ListOrders, newOrderResponse,
 		func(items []orderResponse, next string) any { return orderList{Items: items, NextCursor: next} })
 }
 

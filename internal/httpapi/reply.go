@@ -77,12 +77,21 @@ func handleRemoveByID(d handlerDeps, remove func(context.Context, rampart.Reques
 	})
 }
 
-// handleList answers one page of a listing: the page and cursor come from
-// the query (a cursor is only good for the listing and principal it was
-// made for, see listScope), list fetches the records, convert turns each
-// into its response for the principal, and page wraps the items and the
-// next cursor in the listing's own response type.
+// handleList answers one page of a listing whose records look the same to
+// every principal that may list them: handleListFor with a convert that
+// needs only the record.
 func handleList[R, T any](d handlerDeps, listing string,
+	list func(context.Context, rampart.Principal, rampart.Page) ([]R, rampart.Cursor, error),
+	convert func(R) T, page func(items []T, nextCursor string) any) http.Handler {
+	return handleListFor(d, listing, list, func(_ rampart.Principal, rec R) T { return convert(rec) }, page)
+}
+
+// handleListFor answers one page of a listing: the page and cursor come
+// from the query (a cursor is only good for the listing and principal it
+// was made for, see listScope), list fetches the records, convert turns
+// each into its response for the principal, and page wraps the items and
+// the next cursor in the listing's own response type.
+func handleListFor[R, T any](d handlerDeps, listing string,
 	list func(context.Context, rampart.Principal, rampart.Page) ([]R, rampart.Cursor, error),
 	convert func(rampart.Principal, R) T, page func(items []T, nextCursor string) any) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -26,8 +26,7 @@ type userList struct {
 }
 
 func handleListUsers(d handlerDeps) http.Handler {
-	return handleList(d, "users", d.service.ListUsers,
-		func(_ rampart.Principal, u *rampart.User) userResponse { return newUserResponse(u) },
+	return handleList(d, "users", d.service.ListUsers, newUserResponse,
 		func(items []userResponse, next string) any { return userList{Items: items, NextCursor: next} })
 }
 
