@@ -17,6 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
+ci_name=image
+. .ci/lib.sh
 : "${GOVULNCHECK:?set GOVULNCHECK (see .ci/run)}" "${GOVULNDB:?set GOVULNDB (see .ci/run)}"
 ARTEFACTS=${ARTEFACTS:-.ci/out}
 mkdir -p "$ARTEFACTS"
@@ -43,14 +45,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-# exit, not return: the checks also run in subshells under "if", where set -e
-# does not apply.
-fail() {
-	echo "image: FAIL: $*" >&2
-	exit 1
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- build: the binary outside the container, then the image around it ---
 ctx=$work/ctx

@@ -15,6 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
+ci_name=proxy
+. .ci/lib.sh
 
 need=()
 command -v nginx >/dev/null || need+=(nginx-light)
@@ -33,11 +35,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-fail() {
-	echo "proxy: FAIL: $*" >&2
-	exit 1
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- a throw-away CA and a server certificate for 127.0.0.1 ---
 tls=$work/tls

@@ -3,7 +3,7 @@ package main
 // The production rules: what RAMPART_ENV=production refuses to start with.
 // Each rule is about one variable of the table in config.go (Var; a test
 // holds this); loadConfig enforces them in production and `config check`
-// prints them in every environment, in the order of postureChecks.
+// prints them in every environment, in the order of postureRules.
 
 import (
 	"fmt"
@@ -22,163 +22,144 @@ type postureCheck struct {
 	Var    string // the variable the rule is about
 }
 
+// postureRules are the production rules in the order they are printed: a
+// stable name, the variable the rule is about, and the check, which tells
+// whether the config passes and why (the detail, without the variable).
+var postureRules = []struct {
+	name, variable string
+	check          func(Config) (ok bool, detail string)
+}{
+	{"master_key", "RAMPART_MASTER_KEY", Config.checkMasterKey},
+	{"cors_origins", "RAMPART_CORS_ORIGINS", Config.checkCORSOrigins},
+	{"refresh_cookie", "RAMPART_REFRESH_COOKIE", Config.checkRefreshCookie},
+	{"pprof_admin_loopback", "RAMPART_PPROF", Config.checkPprof},
+	{"admin_addr_separate", "RAMPART_ADMIN_ADDR", Config.checkAdminAddr},
+	{"database_explicit", "RAMPART_DATABASE_URL", Config.checkDatabaseExplicit},
+	{"database_tls", "RAMPART_DATABASE_URL", Config.checkDatabaseTLS},
+	{"redis_tls", "RAMPART_REDIS_URL", Config.checkRedisTLS},
+	{"log_level", "RAMPART_LOG_LEVEL", Config.checkLogLevel},
+}
+
 // postureChecks evaluates every production rule whatever the environment,
 // so `rampart config check` can show where a development setup stands.
 // loadConfig refuses production when any of them fails.
 func (c Config) postureChecks() []postureCheck {
-	return []postureCheck{
-		c.checkMasterKey(),
-		c.checkCORSOrigins(),
-		c.checkRefreshCookie(),
-		c.checkPprof(),
-		c.checkAdminAddr(),
-		c.checkDatabaseExplicit(),
-		c.checkDatabaseTLS(),
-		c.checkRedisTLS(),
-		c.checkLogLevel(),
+	checks := make([]postureCheck, 0, len(postureRules))
+	for _, r := range postureRules {
+		ok, detail := r.check(c)
+		checks = append(checks, postureCheck{Name: r.name, OK: ok, Detail: r.variable + ": " + detail, Var: r.variable})
 	}
+	return checks
 }
 
-func (c Config) checkMasterKey() postureCheck {
-	pc := postureCheck{Name: "master_key", Var: "RAMPART_MASTER_KEY"}
+func (c Config) checkMasterKey() (bool, string) {
 	if c.MasterKey == "" {
-		pc.Detail = "RAMPART_MASTER_KEY: missing; set it (or RAMPART_MASTER_KEY_FILE) to base64 of 32 random bytes"
-		return pc
+		return false, "missing; set it (or RAMPART_MASTER_KEY_FILE) to base64 of 32 random bytes"
 	}
 	b, err := decodeMasterKey(c.MasterKey.Reveal())
 	if err != nil {
-		pc.Detail = "RAMPART_MASTER_KEY: " + err.Error()
-		return pc
+		return false, err.Error()
 	}
 	if why := weakKey(b); why != "" {
-		pc.Detail = "RAMPART_MASTER_KEY: weak: " + why + "; generate one with: head -c 32 /dev/urandom | base64"
-		return pc
+		return false, "weak: " + why + "; generate one with: head -c 32 /dev/urandom | base64"
 	}
-	pc.OK, pc.Detail = true, "RAMPART_MASTER_KEY: 32 bytes that look random"
-	return pc
+	return true, "32 bytes that look random"
 }
 
-func (c Config) checkCORSOrigins() postureCheck {
-	pc := postureCheck{Name: "cors_origins", Var: "RAMPART_CORS_ORIGINS"}
+func (c Config) checkCORSOrigins() (bool, string) {
 	for i, o := range c.CORSOrigins {
 		if msg := checkOrigin(o); msg != "" {
-			pc.Detail = fmt.Sprintf("RAMPART_CORS_ORIGINS: entry %d: %s", i+1, msg)
-			return pc
+			return false, fmt.Sprintf("entry %d: %s", i+1, msg)
 		}
 		if !strings.HasPrefix(o, "https://") {
-			pc.Detail = fmt.Sprintf("RAMPART_CORS_ORIGINS: entry %d: must be https", i+1)
-			return pc
+			return false, fmt.Sprintf("entry %d: must be https", i+1)
 		}
 	}
-	pc.OK, pc.Detail = true, fmt.Sprintf("RAMPART_CORS_ORIGINS: %d exact https origin(s)", len(c.CORSOrigins))
-	return pc
+	return true, fmt.Sprintf("%d exact https origin(s)", len(c.CORSOrigins))
 }
 
 // checkRefreshCookie: the refresh cookie is only ever sent to, and taken
 // from, browsers on RAMPART_CORS_ORIGINS, so cookie mode without origins
 // does nothing while claiming to protect refresh tokens.
-func (c Config) checkRefreshCookie() postureCheck {
-	pc := postureCheck{Name: "refresh_cookie", Var: "RAMPART_REFRESH_COOKIE"}
+func (c Config) checkRefreshCookie() (bool, string) {
 	switch {
 	case !c.RefreshCookie:
-		pc.OK, pc.Detail = true, "RAMPART_REFRESH_COOKIE: off"
+		return true, "off"
 	case len(c.CORSOrigins) == 0:
-		pc.Detail = "RAMPART_REFRESH_COOKIE: on without RAMPART_CORS_ORIGINS; list the browser front end's origins, or turn it off"
-	default:
-		pc.OK, pc.Detail = true, fmt.Sprintf("RAMPART_REFRESH_COOKIE: on for %d CORS origin(s)", len(c.CORSOrigins))
+		return false, "on without RAMPART_CORS_ORIGINS; list the browser front end's origins, or turn it off"
 	}
-	return pc
+	return true, fmt.Sprintf("on for %d CORS origin(s)", len(c.CORSOrigins))
 }
 
 // checkPprof keeps profiling off the public listener: it may only run on an
 // admin listener that is loopback-only and not the public one.
-func (c Config) checkPprof() postureCheck {
-	pc := postureCheck{Name: "pprof_admin_loopback", Var: "RAMPART_PPROF"}
+func (c Config) checkPprof() (bool, string) {
 	switch {
 	case !c.Pprof:
-		pc.OK, pc.Detail = true, "RAMPART_PPROF: off"
+		return true, "off"
 	case !isLoopbackListen(c.AdminAddr):
-		pc.Detail = "RAMPART_PPROF: on while RAMPART_ADMIN_ADDR is not a loopback address; turn it off or bind the admin listener to 127.0.0.1"
+		return false, "on while RAMPART_ADMIN_ADDR is not a loopback address; turn it off or bind the admin listener to 127.0.0.1"
 	case sameListener(c.AdminAddr, c.Addr):
-		pc.Detail = "RAMPART_PPROF: on while RAMPART_ADMIN_ADDR is the public RAMPART_ADDR"
-	default:
-		pc.OK, pc.Detail = true, "RAMPART_PPROF: on, admin listener is loopback only"
+		return false, "on while RAMPART_ADMIN_ADDR is the public RAMPART_ADDR"
 	}
-	return pc
+	return true, "on, admin listener is loopback only"
 }
 
-func (c Config) checkAdminAddr() postureCheck {
-	pc := postureCheck{Name: "admin_addr_separate", Var: "RAMPART_ADMIN_ADDR"}
+func (c Config) checkAdminAddr() (bool, string) {
 	if sameListener(c.AdminAddr, c.Addr) {
-		pc.Detail = "RAMPART_ADMIN_ADDR: must differ from RAMPART_ADDR, so metrics and admin routes are not public"
-		return pc
+		return false, "must differ from RAMPART_ADDR, so metrics and admin routes are not public"
 	}
-	pc.OK, pc.Detail = true, "RAMPART_ADMIN_ADDR: separate from RAMPART_ADDR"
-	return pc
+	return true, "separate from RAMPART_ADDR"
 }
 
-func (c Config) checkDatabaseExplicit() postureCheck {
-	pc := postureCheck{Name: "database_explicit", Var: "RAMPART_DATABASE_URL"}
+func (c Config) checkDatabaseExplicit() (bool, string) {
 	if !c.DatabaseExplicit {
-		pc.Detail = "RAMPART_DATABASE_URL: not set; production does not use the default SQLite file, set it explicitly"
-		return pc
+		return false, "not set; production does not use the default SQLite file, set it explicitly"
 	}
-	pc.OK, pc.Detail = true, "RAMPART_DATABASE_URL: set explicitly"
-	return pc
+	return true, "set explicitly"
 }
 
 // checkDatabaseTLS: a remote PostgreSQL must be reached with verify-full;
 // anything weaker allows a man in the middle to read credentials and data.
-func (c Config) checkDatabaseTLS() postureCheck {
-	pc := postureCheck{Name: "database_tls", Var: "RAMPART_DATABASE_URL"}
+func (c Config) checkDatabaseTLS() (bool, string) {
 	if _, isSQLite := c.SQLitePath(); isSQLite {
-		pc.OK, pc.Detail = true, "RAMPART_DATABASE_URL: SQLite, no network"
-		return pc
+		return true, "SQLite, no network"
 	}
 	u, msg := parseServiceURL(c.DatabaseURL.Reveal(), "postgres", "postgresql")
 	switch {
 	case msg != "":
-		pc.Detail = "RAMPART_DATABASE_URL: " + msg
+		return false, msg
 	case u.Query().Get("sslmode") == "verify-full":
-		pc.OK, pc.Detail = true, "RAMPART_DATABASE_URL: sslmode=verify-full"
+		return true, "sslmode=verify-full"
 	case allLocal(postgresHosts(u)):
-		pc.OK, pc.Detail = true, "RAMPART_DATABASE_URL: loopback or unix socket"
-	default:
-		pc.Detail = "RAMPART_DATABASE_URL: a non-local PostgreSQL host needs sslmode=verify-full"
+		return true, "loopback or unix socket"
 	}
-	return pc
+	return false, "a non-local PostgreSQL host needs sslmode=verify-full"
 }
 
-func (c Config) checkRedisTLS() postureCheck {
-	pc := postureCheck{Name: "redis_tls", Var: "RAMPART_REDIS_URL"}
+func (c Config) checkRedisTLS() (bool, string) {
 	if c.RedisURL == "" {
-		pc.OK, pc.Detail = true, "RAMPART_REDIS_URL: not used"
-		return pc
+		return true, "not used"
 	}
 	u, msg := parseServiceURL(c.RedisURL.Reveal(), "redis", "rediss")
 	switch {
 	case msg != "":
-		pc.Detail = "RAMPART_REDIS_URL: " + msg
+		return false, msg
 	case u.Scheme == "rediss":
-		pc.OK, pc.Detail = true, "RAMPART_REDIS_URL: TLS (rediss://)"
+		return true, "TLS (rediss://)"
 	case isLoopbackHost(u.Hostname()):
-		pc.OK, pc.Detail = true, "RAMPART_REDIS_URL: loopback"
-	default:
-		pc.Detail = "RAMPART_REDIS_URL: a non-loopback Redis needs rediss:// (TLS)"
+		return true, "loopback"
 	}
-	return pc
+	return false, "a non-loopback Redis needs rediss:// (TLS)"
 }
 
 // checkLogLevel: debug logging is a debug surface (CFG-01) and the level at
 // which the most request detail is written.
-func (c Config) checkLogLevel() postureCheck {
-	pc := postureCheck{Name: "log_level", Var: "RAMPART_LOG_LEVEL"}
+func (c Config) checkLogLevel() (bool, string) {
 	if c.LogLevel < slog.LevelInfo {
-		pc.Detail = "RAMPART_LOG_LEVEL: debug is not allowed in production"
-		return pc
+		return false, "debug is not allowed in production"
 	}
-	pc.OK, pc.Detail = true, "RAMPART_LOG_LEVEL: "+strings.ToLower(c.LogLevel.String())
-	return pc
+	return true, strings.ToLower(c.LogLevel.String())
 }
 
 // postgresHosts returns the hosts a postgres URL connects to: the host

@@ -138,11 +138,7 @@ func decodeOrAnswer(w http.ResponseWriter, r *http.Request, dst any) bool {
 }
 
 func handleSignup(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in signupRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *signupRequest) {
 		user, tenant, err := d.identity.Signup(r.Context(), meta(r), rampart.SignupInput{
 			Email: in.Email, Password: in.Password, DisplayName: in.DisplayName, Organization: in.Organization})
 		if err != nil {
@@ -155,11 +151,7 @@ func handleSignup(d handlerDeps) http.Handler {
 }
 
 func handleLogin(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in loginRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *loginRequest) {
 		login := rampart.LoginInput{Email: in.Email, Password: in.Password}
 		if in.TOTP != nil {
 			login.TOTP = *in.TOTP
@@ -198,11 +190,7 @@ func handleRefresh(d handlerDeps) http.Handler {
 }
 
 func handleReauthenticate(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in reauthenticateRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *reauthenticateRequest) {
 		var code string
 		if in.TOTP != nil {
 			code = *in.TOTP
@@ -233,11 +221,7 @@ func handleGetMe(d handlerDeps) http.Handler {
 }
 
 func handleUpdateMe(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in updateMeRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *updateMeRequest) {
 		p := principalFrom(r.Context())
 		var user *rampart.User
 		var err error
@@ -251,11 +235,7 @@ func handleUpdateMe(d handlerDeps) http.Handler {
 }
 
 func handleChangePassword(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in changePasswordRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *changePasswordRequest) {
 		replyNoContent(w, r, d, d.identity.ChangePassword(r.Context(), meta(r), principalFrom(r.Context()), in.CurrentPassword, in.NewPassword))
 	})
 }
@@ -268,14 +248,12 @@ func newSessionResponse(p rampart.Principal, s *rampart.Session) sessionResponse
 }
 
 func handleListSessions(d handlerDeps) http.Handler {
-	return handleList(d, "sessions", d.identity.Sessions, newSessionResponse,
+	return handleListFor(d, "sessions", d.identity.Sessions, newSessionResponse,
 		func(items []sessionResponse, next string) any { return sessionList{Items: items, NextCursor: next} })
 }
 
 func handleRevokeSession(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		replyNoContent(w, r, d, d.identity.RevokeSession(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")))
-	})
+	return handleRemoveByID(d, d.identity.RevokeSession)
 }
 
 func handleEnrolTOTP(d handlerDeps) http.Handler {
@@ -288,11 +266,7 @@ func handleEnrolTOTP(d handlerDeps) http.Handler {
 }
 
 func handleConfirmTOTP(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in confirmTOTPRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *confirmTOTPRequest) {
 		codes, err := d.identity.ConfirmTOTP(r.Context(), meta(r), principalFrom(r.Context()), in.Code)
 		reply(w, r, d, http.StatusOK, func(codes []string) recoveryCodesResponse {
 			return recoveryCodesResponse{RecoveryCodes: codes}
@@ -301,11 +275,7 @@ func handleConfirmTOTP(d handlerDeps) http.Handler {
 }
 
 func handleDisableTOTP(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in disableTOTPRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *disableTOTPRequest) {
 		replyNoContent(w, r, d, d.identity.DisableTOTP(r.Context(), meta(r), principalFrom(r.Context()), in.Password, in.Code))
 	})
 }

@@ -45,17 +45,12 @@ func newAPIKeyResponse(k *rampart.APIKey) apiKeyResponse {
 }
 
 func handleListAPIKeys(d handlerDeps) http.Handler {
-	return handleList(d, "api-keys", d.service.ListAPIKeys,
-		func(_ rampart.Principal, k *rampart.APIKey) apiKeyResponse { return newAPIKeyResponse(k) },
+	return handleList(d, "api-keys", d.service.ListAPIKeys, newAPIKeyResponse,
 		func(items []apiKeyResponse, next string) any { return apiKeyList{Items: items, NextCursor: next} })
 }
 
 func handleCreateAPIKey(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in createAPIKeyRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *createAPIKeyRequest) {
 		key := rampart.APIKeyInput{Name: in.Name, Scopes: in.Scopes}
 		if in.ExpiresAt != nil {
 			key.ExpiresAt = *in.ExpiresAt
@@ -70,7 +65,5 @@ func handleCreateAPIKey(d handlerDeps) http.Handler {
 }
 
 func handleRevokeAPIKey(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		replyNoContent(w, r, d, d.service.RevokeAPIKey(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")))
-	})
+	return handleRemoveByID(d, d.service.RevokeAPIKey)
 }

@@ -52,17 +52,12 @@ func newOrderResponse(o *rampart.Order) orderResponse {
 }
 
 func handleListOrders(d handlerDeps) http.Handler {
-	return handleList(d, "orders", d.service.ListOrders,
-		func(_ rampart.Principal, o *rampart.Order) orderResponse { return newOrderResponse(o) },
+	return handleList(d, "orders", d.service.ListOrders, newOrderResponse,
 		func(items []orderResponse, next string) any { return orderList{Items: items, NextCursor: next} })
 }
 
 func handleCreateOrder(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in createOrderRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *createOrderRequest) {
 		order := rampart.OrderInput{Items: make([]rampart.OrderItem, len(in.Items))}
 		for i, it := range in.Items {
 			order.Items[i] = rampart.OrderItem{SKU: it.SKU, Quantity: it.Quantity}
@@ -76,30 +71,17 @@ func handleCreateOrder(d handlerDeps) http.Handler {
 }
 
 func handleGetOrder(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o, err := d.service.GetOrder(r.Context(), principalFrom(r.Context()), r.PathValue("id"))
-		reply(w, r, d, http.StatusOK, newOrderResponse, o, err)
-	})
+	return handleGetByID(d, d.service.GetOrder, newOrderResponse)
 }
 
 func handleUpdateOrder(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in updateOrderRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
-		u := rampart.OrderUpdate{Note: in.Note}
-		if in.Status != nil {
-			status := rampart.OrderStatus(*in.Status)
-			u.Status = &status
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *updateOrderRequest) {
+		u := rampart.OrderUpdate{Note: in.Note, Status: convertOptional[rampart.OrderStatus](in.Status)}
 		o, err := d.service.UpdateOrder(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id"), u)
 		reply(w, r, d, http.StatusOK, newOrderResponse, o, err)
 	})
 }
 
 func handleDeleteOrder(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		replyNoContent(w, r, d, d.service.DeleteOrder(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")))
-	})
+	return handleRemoveByID(d, d.service.DeleteOrder)
 }

@@ -37,12 +37,61 @@ func replyNoContent(w http.ResponseWriter, r *http.Request, d handlerDeps, err e
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleList answers one page of a listing: the page and cursor come from
-// the query (a cursor is only good for the listing and principal it was
-// made for, see listScope), list fetches the records, convert turns each
-// into its response for the principal, and page wraps the items and the
-// next cursor in the listing's own response type.
+// handleBody decodes and checks the request body into an In, or answers the
+// problem, and hands the input to serve: the first step of every handler
+// that takes a body.
+func handleBody[In any](serve func(w http.ResponseWriter, r *http.Request, in *In)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in In
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		serve(w, r, &in)
+	})
+}
+
+// convertOptional is an optional string field of a body as the domain's
+// string type (a role, an order status), nil when it was left out.
+func convertOptional[T ~string](s *string) *T {
+	if s == nil {
+		return nil
+	}
+	v := T(*s)
+	return &v
+}
+
+// handleGetByID answers the record the path's id names, as get finds it
+// for the principal, with convert.
+func handleGetByID[R, T any](d handlerDeps, get func(context.Context, rampart.Principal, string) (R, error), convert func(R) T) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, err := get(r.Context(), principalFrom(r.Context()), r.PathValue("id"))
+		reply(w, r, d, http.StatusOK, convert, rec, err)
+	})
+}
+
+// handleRemoveByID deletes or revokes, with remove, the record the path's
+// id names and answers 204.
+func handleRemoveByID(d handlerDeps, remove func(context.Context, rampart.RequestMeta, rampart.Principal, string) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		replyNoContent(w, r, d, remove(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")))
+	})
+}
+
+// handleList answers one page of a listing whose records look the same to
+// every principal that may list them: handleListFor with a convert that
+// needs only the record.
 func handleList[R, T any](d handlerDeps, listing string,
+	list func(context.Context, rampart.Principal, rampart.Page) ([]R, rampart.Cursor, error),
+	convert func(R) T, page func(items []T, nextCursor string) any) http.Handler {
+	return handleListFor(d, listing, list, func(_ rampart.Principal, rec R) T { return convert(rec) }, page)
+}
+
+// handleListFor answers one page of a listing: the page and cursor come
+// from the query (a cursor is only good for the listing and principal it
+// was made for, see listScope), list fetches the records, convert turns
+// each into its response for the principal, and page wraps the items and
+// the next cursor in the listing's own response type.
+func handleListFor[R, T any](d handlerDeps, listing string,
 	list func(context.Context, rampart.Principal, rampart.Page) ([]R, rampart.Cursor, error),
 	convert func(rampart.Principal, R) T, page func(items []T, nextCursor string) any) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -26,17 +26,12 @@ type userList struct {
 }
 
 func handleListUsers(d handlerDeps) http.Handler {
-	return handleList(d, "users", d.service.ListUsers,
-		func(_ rampart.Principal, u *rampart.User) userResponse { return newUserResponse(u) },
+	return handleList(d, "users", d.service.ListUsers, newUserResponse,
 		func(items []userResponse, next string) any { return userList{Items: items, NextCursor: next} })
 }
 
 func handleCreateUser(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in createUserRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *createUserRequest) {
 		u, err := d.service.CreateUser(r.Context(), meta(r), principalFrom(r.Context()), rampart.NewUserInput{
 			Email: in.Email, Password: in.Password, DisplayName: in.DisplayName, Role: rampart.Role(in.Role)})
 		reply(w, r, d, http.StatusCreated, newUserResponse, u, err)
@@ -44,30 +39,17 @@ func handleCreateUser(d handlerDeps) http.Handler {
 }
 
 func handleGetUser(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := d.service.GetUser(r.Context(), principalFrom(r.Context()), r.PathValue("id"))
-		reply(w, r, d, http.StatusOK, newUserResponse, u, err)
-	})
+	return handleGetByID(d, d.service.GetUser, newUserResponse)
 }
 
 func handleUpdateUser(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in updateUserRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
-		update := rampart.UserUpdate{DisplayName: in.DisplayName}
-		if in.Role != nil {
-			role := rampart.Role(*in.Role)
-			update.Role = &role
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *updateUserRequest) {
+		update := rampart.UserUpdate{DisplayName: in.DisplayName, Role: convertOptional[rampart.Role](in.Role)}
 		u, err := d.service.UpdateUser(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id"), update)
 		reply(w, r, d, http.StatusOK, newUserResponse, u, err)
 	})
 }
 
 func handleDeleteUser(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		replyNoContent(w, r, d, d.service.DeleteUser(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id")))
-	})
+	return handleRemoveByID(d, d.service.DeleteUser)
 }
