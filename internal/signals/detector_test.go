@@ -348,3 +348,27 @@ func TestCredentialStuffingAgainstUnknownAccounts(t *testing.T) {
 		t.Fatalf("alerts %+v, want credential_stuffing at 10 unknown accounts", h.alerts)
 	}
 }
+
+// A tenant rule counts per tenant: failures spread over two tenants do not
+// add up, and the same number in one tenant fires, for that tenant, where
+// no per-source or per-account rule sees anything (each account fails once,
+// each from an address of its own).
+func TestTenantRulesCountPerTenant(t *testing.T) {
+	h := newHarness(t, Config{})
+	for i := range 120 {
+		e := attack("tenant_sign_in_failures", i)
+		e.TenantID = []string{"t1", "t2"}[i%2]
+		h.observe(e)
+	}
+	if len(h.alerts) != 0 {
+		t.Fatalf("60 failing accounts in each of two tenants raised %+v", h.alerts[0])
+	}
+	for i := 120; i < 160; i++ {
+		e := attack("tenant_sign_in_failures", i)
+		e.TenantID = "t1"
+		h.observe(e)
+	}
+	if len(h.alerts) != 1 || h.alerts[0].Rule != "tenant_sign_in_failures" || h.alerts[0].Scope != ScopeTenant || h.alerts[0].Subject != "t1" {
+		t.Fatalf("alerts %+v, want tenant_sign_in_failures for t1", h.alerts)
+	}
+}
