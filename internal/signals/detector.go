@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/netip"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -76,6 +77,8 @@ type Detector struct {
 	alerts   *prometheus.CounterVec
 	unknown  atomic.Uint64 // numbers sign-in failures for unknown accounts, each a distinct member
 	started  time.Time     // surge baselines trust empty intervals only from here on
+	mu       sync.Mutex
+	surges   map[string]surge // by rule tag: the current interval's threshold
 }
 
 // New returns a Detector. Call Run to deliver webhooks.
@@ -100,6 +103,7 @@ func New(cfg Config) (*Detector, error) {
 		d.now = time.Now
 	}
 	d.started = d.now()
+	d.surges = map[string]surge{}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -200,11 +204,39 @@ func (d *Detector) Observe(e rampart.SecurityEvent) {
 func (d *Detector) surgeThreshold(tag string, r Rule, at time.Time) (int, float64) {
 	w := int64(r.Window)
 	cur := at.UnixNano() / w
+	key, ttl := tag+"#"+strconv.FormatInt(cur, 36), (SurgeBaseline+2)*r.Window
+	// The baseline's intervals are past: read them once per interval, not
+	// at every event of a flood.
+	d.mu.Lock()
+	cached, ok := d.surges[tag]
+	d.mu.Unlock()
+	if ok && cached.interval == cur {
+		d.store.Tally(key, at, ttl, nil)
+		return cached.threshold, cached.baseline
+	}
 	others := make([]string, SurgeBaseline)
 	for j := range others {
 		others[j] = tag + "#" + strconv.FormatInt(cur-2-int64(j), 36)
 	}
-	_, counts := d.store.Tally(tag+"#"+strconv.FormatInt(cur, 36), at, (SurgeBaseline+2)*r.Window, others)
+	_, counts := d.store.Tally(key, at, ttl, others)
+	threshold, baseline := d.surgeFrom(r, cur, counts)
+	d.mu.Lock()
+	d.surges[tag] = surge{interval: cur, threshold: threshold, baseline: baseline}
+	d.mu.Unlock()
+	return threshold, baseline
+}
+
+// surge is a surge rule's threshold for one interval.
+type surge struct {
+	interval  int64
+	threshold int
+	baseline  float64
+}
+
+// surgeFrom is the threshold and baseline of surge rule r in interval cur,
+// from the counts of the baseline's intervals (cur-2, cur-3, ...).
+func (d *Detector) surgeFrom(r Rule, cur int64, counts []int) (int, float64) {
+	w := int64(r.Window)
 	sum, known := 0, 0
 	for j, c := range counts {
 		if c > 0 || (cur-2-int64(j))*w >= d.started.UnixNano() {
