@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/signals"
@@ -22,9 +23,16 @@ type detector struct {
 
 // newDetector builds the detection rules of cfg, with the signed webhook
 // when one is configured; webhook requests go through the egress dialer.
-func newDetector(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*detector, error) {
+// With Redis (client not nil) the windows are shared by the replicas, and
+// kept in this process's memory while Redis does not answer.
+func newDetector(cfg Config, reg prometheus.Registerer, logger *slog.Logger, client *redis.Client) (*detector, error) {
 	d := &detector{}
-	sc := signals.Config{Rules: cfg.AlertRules, Registry: reg, Logger: logger,
+	var store signals.WindowStore
+	if client != nil {
+		store = signals.NewFailoverStore(signals.NewRedisStore(client, cfg.RedisPrefix+"sig:"),
+			signals.NewMemoryStore(signals.DefaultMaxKeys), logger, redisCallTimeout, redisRetryEvery)
+	}
+	sc := signals.Config{Rules: cfg.AlertRules, Store: store, Registry: reg, Logger: logger,
 		OnDeliveryFailure: func(signals.Alert) {
 			if d.events != nil {
 				d.events.Record(context.Background(), rampart.SecurityEvent{Type: rampart.EventDeliveryFailure,

@@ -41,6 +41,7 @@ func TestThreeReplicasActAsOne(t *testing.T) {
 		"RAMPART_RATE_PUBLIC=30/1m",
 		"RAMPART_RATE_AUTH=1000/1m",
 		"RAMPART_RATE_SIGNUP=1000/1m",
+		"RAMPART_ALERT_UNAUTHORIZED_SPIKE=6/1m",
 	}
 	// One after the other: the first migrates the schema and creates the
 	// signing key the others then load.
@@ -126,9 +127,48 @@ func TestThreeReplicasActAsOne(t *testing.T) {
 		}
 	})
 
+	// Forged tokens dealt round-robin, two to each replica: none sees the
+	// threshold of 6 alone; through Redis they count one attack, and the
+	// one replica that takes the cool-down raises it, once.
+	forged := "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+	t.Run("one attack seen across replicas, alerted once", func(t *testing.T) {
+		for i := range 6 {
+			if code, _ := get(t, bases[i%3]+"/v1/me", "Authorization", "Bearer "+forged); code != http.StatusUnauthorized {
+				t.Fatalf("forged token: %d", code)
+			}
+		}
+		total := func() (n float64) {
+			for _, a := range admins {
+				n += max(metricValue(t, "http://"+a+"/metrics", `rampart_alerts_total{rule="unauthorized_spike"}`), 0)
+			}
+			return n
+		}
+		// Detection runs off a queue: wait for it (the deadline only stops a hang).
+		for deadline := time.Now().Add(10 * time.Second); total() < 1 && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond) // time for a wrong second alert to show
+		if n := total(); n != 1 {
+			t.Fatalf("unauthorized_spike raised %v times across the replicas, want 1", n)
+		}
+		for _, a := range admins {
+			if got := metricValue(t, "http://"+a+"/metrics", "rampart_alert_store_local_total"); got != 0 {
+				t.Errorf("%s: rampart_alert_store_local_total = %v with Redis up", a, got)
+			}
+		}
+	})
+
 	t.Run("Redis outage: local limits, then shared again", func(t *testing.T) {
 		proxy.Cut()
 		waitReady(t, bases, "degraded")
+		// Detection goes on in the replica's memory, and says so.
+		get(t, bases[1]+"/v1/me", "Authorization", "Bearer "+forged)
+		for deadline := time.Now().Add(10 * time.Second); metricValue(t, "http://"+admins[1]+"/metrics", "rampart_alert_store_local_total") < 1; {
+			if time.Now().After(deadline) {
+				t.Fatal("rampart_alert_store_local_total did not count the outage")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		// Each replica now limits with its own budget of 30: not unlimited.
 		ok := 0
 		for range 2 * publicBudget {

@@ -137,7 +137,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	idCfg.StepUpMaxAge, idCfg.RefreshGrace = cfg.StepUpMaxAge, cfg.RefreshReuseGrace
 	// One security-event stream for the domain and the edge: log, metrics
 	// and the detector, which turns what the events add up to into alerts.
-	detector, err := newDetector(cfg, registry, logger)
+	detector, err := newDetector(cfg, registry, logger, lim.redis)
 	if err != nil {
 		logger.Error("detection", slog.String("error", err.Error()))
 		return errReported

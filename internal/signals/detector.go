@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,7 +21,9 @@ const (
 	// DefaultMaxKeys caps the windows and cool-downs tracked in memory:
 	// about 192 B a key, 46 MiB, when each holds one entry; 1 KiB, 246 MiB,
 	// if every window held 10 distinct account ids
-	// (BenchmarkMemoryStoreDistinctSources, README "Detection and alerts").
+	// (BenchmarkMemoryStoreDistinctSources); 74-78 MiB through the detector
+	// under a million sources (TestDetectorMemoryIsBoundedUnderAMillionSources,
+	// README "Detection and alerts").
 	DefaultMaxKeys  = 250_000
 	DefaultCoolDown = 15 * time.Minute
 )
@@ -58,6 +62,9 @@ type Alert struct {
 	TenantID  string `json:"tenant_id,omitempty"`
 	Route     string `json:"route,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Surge rules only: the mean count per window of the intervals the
+	// threshold was derived from (absent when they held nothing).
+	Baseline float64 `json:"baseline,omitempty"`
 }
 
 // Detector counts security events in sliding windows and raises alerts.
@@ -71,6 +78,9 @@ type Detector struct {
 	webhook  *webhook
 	alerts   *prometheus.CounterVec
 	unknown  atomic.Uint64 // numbers sign-in failures for unknown accounts, each a distinct member
+	started  time.Time     // surge baselines trust empty intervals only from here on
+	mu       sync.Mutex
+	surges   map[string]surge // by rule tag: the current interval's threshold
 }
 
 // New returns a Detector. Call Run to deliver webhooks.
@@ -94,6 +104,8 @@ func New(cfg Config) (*Detector, error) {
 	if d.now == nil {
 		d.now = time.Now
 	}
+	d.started = d.now()
+	d.surges = map[string]surge{}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -113,11 +125,11 @@ func New(cfg Config) (*Detector, error) {
 		d.webhook = w
 		collectors = append(collectors, w.deliveries)
 	}
-	if m, ok := d.store.(*MemoryStore); ok {
-		collectors = append(collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: "rampart", Name: "alert_window_evictions_total",
-			Help: "Detection windows evicted to keep within the key cap; a steady rise means more sources than the cap.",
-		}, func() float64 { return float64(m.Evicted()) }))
+	switch s := d.store.(type) {
+	case *MemoryStore:
+		collectors = append(collectors, evictionsMetric(s))
+	case *FailoverStore:
+		collectors = append(collectors, evictionsMetric(s.local), s.fallbacks)
 	}
 	if cfg.Registry != nil {
 		for _, c := range collectors {
@@ -127,6 +139,13 @@ func New(cfg Config) (*Detector, error) {
 		}
 	}
 	return d, nil
+}
+
+func evictionsMetric(m *MemoryStore) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "rampart", Name: "alert_window_evictions_total",
+		Help: "Detection windows evicted to keep within the key cap; a steady rise means more sources than the cap.",
+	}, func() float64 { return float64(m.Evicted()) })
 }
 
 // Run delivers queued webhooks until ctx ends. Without a webhook it returns
@@ -159,14 +178,80 @@ func (d *Detector) Observe(e rampart.SecurityEvent) {
 		}
 		// A one-byte rule tag instead of its name keeps a million keys small.
 		tag := string(rune('a' + i))
-		n := d.store.Add(tag+subject, member, at, r.Window, r.Threshold)
-		if n < r.Threshold || !d.store.Claim("!"+tag+subject, at, d.coolDown) {
+		threshold, limit, baseline := r.Threshold, r.Threshold, 0.0
+		if r.Surge {
+			threshold, baseline = d.surgeThreshold(tag, r, at)
+			limit = maxThreshold // the count is exact up to any threshold a surge can have
+		}
+		n := d.store.Add(tag+subject, member, at, r.Window, limit)
+		if n < threshold || !d.store.Claim("!"+tag+subject, at, d.coolDown) {
 			continue
 		}
 		d.raise(Alert{Rule: r.Name, Severity: r.Severity, Scope: r.Scope, Subject: subject, Count: n,
-			Threshold: r.Threshold, Window: r.Window.String(), Time: at,
-			TenantID: e.TenantID, Route: e.Route, RequestID: e.RequestID})
+			Threshold: threshold, Window: r.Window.String(), Time: at,
+			TenantID: e.TenantID, Route: e.Route, RequestID: e.RequestID, Baseline: baseline})
 	}
+}
+
+// surgeThreshold counts the event in its Window-long interval and returns
+// the threshold that the surge rule r has now, with the baseline it came
+// from: max(r.Threshold, ⌈SurgeFactor × mean⌉) over the SurgeBaseline
+// intervals before the previous one (the current window, at − Window to
+// at, reaches into the previous interval, so that one is left out: the
+// baseline never overlaps what it is compared with). The mean is over the
+// intervals known: those that counted something (on any replica, with
+// Redis) or that this detector watched from their start; an empty
+// interval from before the process started is no evidence of a quiet
+// past. The threshold is capped at maxThreshold, the most a window counts.
+func (d *Detector) surgeThreshold(tag string, r Rule, at time.Time) (int, float64) {
+	w := int64(r.Window)
+	cur := at.UnixNano() / w
+	key, ttl := tag+"#"+strconv.FormatInt(cur, 36), (SurgeBaseline+2)*r.Window
+	// The baseline's intervals are past: read them once per interval, not
+	// at every event of a flood.
+	d.mu.Lock()
+	cached, ok := d.surges[tag]
+	d.mu.Unlock()
+	if ok && cached.interval == cur {
+		d.store.Tally(key, at, ttl, nil)
+		return cached.threshold, cached.baseline
+	}
+	others := make([]string, SurgeBaseline)
+	for j := range others {
+		others[j] = tag + "#" + strconv.FormatInt(cur-2-int64(j), 36)
+	}
+	_, counts := d.store.Tally(key, at, ttl, others)
+	threshold, baseline := d.surgeFrom(r, cur, counts)
+	d.mu.Lock()
+	d.surges[tag] = surge{interval: cur, threshold: threshold, baseline: baseline}
+	d.mu.Unlock()
+	return threshold, baseline
+}
+
+// surge is a surge rule's threshold for one interval.
+type surge struct {
+	interval  int64
+	threshold int
+	baseline  float64
+}
+
+// surgeFrom is the threshold and baseline of surge rule r in interval cur,
+// from the counts of the baseline's intervals (cur-2, cur-3, ...).
+func (d *Detector) surgeFrom(r Rule, cur int64, counts []int) (int, float64) {
+	w := int64(r.Window)
+	sum, known := 0, 0
+	for j, c := range counts {
+		if c > 0 || (cur-2-int64(j))*w >= d.started.UnixNano() {
+			sum += c
+			known++
+		}
+	}
+	if known == 0 {
+		return r.Threshold, 0
+	}
+	baseline := float64(sum) / float64(known)
+	threshold := max(r.Threshold, int(math.Ceil(SurgeFactor*baseline)))
+	return min(threshold, maxThreshold), baseline
 }
 
 func (d *Detector) raise(a Alert) {
@@ -176,7 +261,7 @@ func (d *Detector) raise(a Alert) {
 	}
 	d.log.Log(context.Background(), level, "security alert", "rule", a.Rule, "scope", string(a.Scope),
 		"subject", a.Subject, "count", a.Count, "threshold", a.Threshold, "window", a.Window,
-		"tenant", a.TenantID, "route", a.Route, "request_id", a.RequestID)
+		"tenant", a.TenantID, "route", a.Route, "request_id", a.RequestID, "baseline", a.Baseline)
 	d.alerts.WithLabelValues(a.Rule).Inc()
 	if d.webhook != nil {
 		d.webhook.enqueue(a)

@@ -52,6 +52,9 @@ func (h *harness) observe(e rampart.SecurityEvent) {
 
 func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
 
+// spread is the i-th address of a botnet: a different source each time.
+func spread(i int) netip.Addr { return ip(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)) }
+
 // attack returns the i-th event of a run that rule name counts, all aimed
 // at one subject, each of them counted by no other rule beyond one.
 func attack(name string, i int) rampart.SecurityEvent {
@@ -78,6 +81,14 @@ func attack(name string, i int) rampart.SecurityEvent {
 		return rampart.SecurityEvent{Type: rampart.EventLockout, Source: ip(fmt.Sprintf("192.0.2.%d", i+1)), AccountID: fmt.Sprintf("acct-%d", i)}
 	case "egress_refused":
 		return rampart.SecurityEvent{Type: rampart.EventEgressRefused, Detail: "unlisted destination"}
+	case "tenant_sign_in_failures": // each account from an address of its own: no source sees stuffing
+		return rampart.SecurityEvent{Type: rampart.EventAuthFailure, Source: spread(i), AccountID: fmt.Sprintf("acct-%d", i), TenantID: "t1", Status: 401}
+	case "tenant_forbidden_sweep":
+		return rampart.SecurityEvent{Type: rampart.EventForbidden, Source: spread(i), AccountID: fmt.Sprintf("acct-%d", i%7), TenantID: "t1", Status: 403}
+	case "unauthorized_surge": // a distributed run: no source reaches its own spike
+		return rampart.SecurityEvent{Type: rampart.EventStepUpRefused, Source: spread(i), AccountID: "a1", Status: 401}
+	case "forbidden_surge":
+		return rampart.SecurityEvent{Type: rampart.EventForbidden, Source: spread(i), Status: 403}
 	}
 	panic("no attack for rule " + name)
 }
@@ -86,13 +97,17 @@ func TestEachRuleFiresWhenItsThresholdIsCrossedAndNotBefore(t *testing.T) {
 	for _, r := range DefaultRules() {
 		t.Run(r.Name, func(t *testing.T) {
 			h := newHarness(t, Config{})
+			observe := h.observe
+			if r.Surge { // a surge's floor in one burst: the clock stands still
+				observe = func(e rampart.SecurityEvent) { e.Time = h.clock.Now(); h.d.Observe(e) }
+			}
 			for i := range r.Threshold - 1 {
-				h.observe(attack(r.Name, i))
+				observe(attack(r.Name, i))
 			}
 			if len(h.alerts) != 0 {
 				t.Fatalf("%d of %d events raised %+v", r.Threshold-1, r.Threshold, h.alerts)
 			}
-			h.observe(attack(r.Name, r.Threshold-1))
+			observe(attack(r.Name, r.Threshold-1))
 			if len(h.alerts) != 1 || h.alerts[0].Rule != r.Name || h.alerts[0].Count != r.Threshold {
 				t.Fatalf("at the threshold: alerts %+v, want one %s", h.alerts, r.Name)
 			}
@@ -331,5 +346,29 @@ func TestCredentialStuffingAgainstUnknownAccounts(t *testing.T) {
 	}
 	if len(h.alerts) != 1 || h.alerts[0].Rule != "credential_stuffing" {
 		t.Fatalf("alerts %+v, want credential_stuffing at 10 unknown accounts", h.alerts)
+	}
+}
+
+// A tenant rule counts per tenant: failures spread over two tenants do not
+// add up, and the same number in one tenant fires, for that tenant, where
+// no per-source or per-account rule sees anything (each account fails once,
+// each from an address of its own).
+func TestTenantRulesCountPerTenant(t *testing.T) {
+	h := newHarness(t, Config{})
+	for i := range 120 {
+		e := attack("tenant_sign_in_failures", i)
+		e.TenantID = []string{"t1", "t2"}[i%2]
+		h.observe(e)
+	}
+	if len(h.alerts) != 0 {
+		t.Fatalf("60 failing accounts in each of two tenants raised %+v", h.alerts[0])
+	}
+	for i := 120; i < 160; i++ {
+		e := attack("tenant_sign_in_failures", i)
+		e.TenantID = "t1"
+		h.observe(e)
+	}
+	if len(h.alerts) != 1 || h.alerts[0].Rule != "tenant_sign_in_failures" || h.alerts[0].Scope != ScopeTenant || h.alerts[0].Subject != "t1" {
+		t.Fatalf("alerts %+v, want tenant_sign_in_failures for t1", h.alerts)
 	}
 }

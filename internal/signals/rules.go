@@ -22,7 +22,18 @@ const (
 	ScopeSource  Scope = "source"  // the client address: IPv4 in full, IPv6 by /64
 	ScopeAccount Scope = "account" // the account id
 	ScopeTenant  Scope = "tenant"  // the tenant id
-	ScopeGlobal  Scope = "global"  // one window for the whole process
+	ScopeGlobal  Scope = "global"  // one window for the whole deployment (per replica without Redis)
+)
+
+// A surge rule compares the count of its last Window with its own recent
+// past: the mean count of the SurgeBaseline whole Window-long intervals
+// (aligned to the Unix epoch) that end before the current window starts.
+// It fires when the count reaches max(Threshold, ⌈SurgeFactor × mean⌉):
+// Threshold is the floor that holds while there is no past (a fresh start,
+// a quiet night) and keeps a handful of events from being a surge.
+const (
+	SurgeFactor   = 3
+	SurgeBaseline = 10
 )
 
 // Rule is one detection rule: it fires when Threshold occurrences (or
@@ -42,7 +53,10 @@ type Rule struct {
 	// Status, when set, counts events by their answer instead: an event of
 	// any type answered with Status counts, an event of a type in Events
 	// counts unless it says it was answered otherwise.
-	Status  int
+	Status int
+	// Surge makes Threshold the floor of a threshold that follows the
+	// rule's own baseline (see SurgeFactor).
+	Surge   bool
 	Meaning string
 }
 
@@ -88,6 +102,21 @@ func DefaultRules() []Rule {
 		{Name: "egress_refused", Threshold: 1, Window: time.Minute, Scope: ScopeGlobal,
 			Severity: "error", Events: []rampart.SecurityEventType{rampart.EventEgressRefused},
 			Meaning: "any outbound connection refused by the egress allowlist"},
+		// The rules below were added after the first nine; new rules go at
+		// the end, since a rule's position tags its keys in a shared store
+		// and replicas of two versions must agree during a rolling update.
+		{Name: "tenant_sign_in_failures", Threshold: 100, Window: 10 * time.Minute, Scope: ScopeTenant, Distinct: "account",
+			Severity: "warn", Events: auth,
+			Meaning: "distinct accounts of one tenant failing sign-in, from any sources (stuffing spread over many addresses against one organisation)"},
+		{Name: "tenant_forbidden_sweep", Threshold: 100, Window: 10 * time.Minute, Scope: ScopeTenant,
+			Severity: "warn", Events: []rampart.SecurityEventType{rampart.EventForbidden, rampart.EventNotFoundTenant},
+			Meaning: "403 answers plus 404s on object ids to the principals of one tenant, from any sources (enumeration spread over accounts, keys and addresses)"},
+		{Name: "unauthorized_surge", Threshold: 100, Window: time.Minute, Scope: ScopeGlobal, Surge: true,
+			Severity: "warn", Status: 401, Events: []rampart.SecurityEventType{rampart.EventAuthFailure, rampart.EventStepUpRefused, rampart.EventRefreshFailure},
+			Meaning: "401 answers to everyone together, against their own baseline: fires at max(N, 3 × the mean of the previous 10 windows)"},
+		{Name: "forbidden_surge", Threshold: 100, Window: time.Minute, Scope: ScopeGlobal, Surge: true,
+			Severity: "warn", Events: []rampart.SecurityEventType{rampart.EventForbidden, rampart.EventNotFoundTenant},
+			Meaning: "403 answers plus 404s on object ids to everyone together, against their own baseline: fires at max(N, 3 × the mean of the previous 10 windows)"},
 	}
 }
 

@@ -63,7 +63,8 @@ func TestDefaultRulesAreComplete(t *testing.T) {
 		names[r.Name] = true
 	}
 	for _, n := range []string{"credential_stuffing", "password_spraying", "unauthorized_spike", "forbidden_spike",
-		"validation_burst", "refresh_failures", "refresh_reuse", "lockout_storm", "egress_refused"} {
+		"validation_burst", "refresh_failures", "refresh_reuse", "lockout_storm", "egress_refused",
+		"tenant_sign_in_failures", "tenant_forbidden_sweep", "unauthorized_surge", "forbidden_surge"} {
 		if !names[n] {
 			t.Errorf("no rule %s", n)
 		}
