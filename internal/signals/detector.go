@@ -58,6 +58,9 @@ type Alert struct {
 	TenantID  string `json:"tenant_id,omitempty"`
 	Route     string `json:"route,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Cause, on an alert raised from outside the rules (Raise), names what
+	// it answers: for source_blocked, the rule whose alert placed the block.
+	Cause string `json:"cause,omitempty"`
 }
 
 // Detector counts security events in sliding windows and raises alerts.
@@ -169,14 +172,28 @@ func (d *Detector) Observe(e rampart.SecurityEvent) {
 	}
 }
 
+// Raise reports an alert that no rule of the detector raised (the
+// automatic block's source_blocked) through the same log line, counter,
+// webhook and OnAlert hook, without a cool-down. It never waits.
+func (d *Detector) Raise(a Alert) {
+	if a.Time.IsZero() {
+		a.Time = d.now()
+	}
+	d.raise(a)
+}
+
 func (d *Detector) raise(a Alert) {
 	level := slog.LevelWarn
 	if a.Severity == "error" {
 		level = slog.LevelError
 	}
-	d.log.Log(context.Background(), level, "security alert", "rule", a.Rule, "scope", string(a.Scope),
+	args := []any{"rule", a.Rule, "scope", string(a.Scope),
 		"subject", a.Subject, "count", a.Count, "threshold", a.Threshold, "window", a.Window,
-		"tenant", a.TenantID, "route", a.Route, "request_id", a.RequestID)
+		"tenant", a.TenantID, "route", a.Route, "request_id", a.RequestID}
+	if a.Cause != "" {
+		args = append(args, "cause", a.Cause)
+	}
+	d.log.Log(context.Background(), level, "security alert", args...)
 	d.alerts.WithLabelValues(a.Rule).Inc()
 	if d.webhook != nil {
 		d.webhook.enqueue(a)
