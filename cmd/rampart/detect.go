@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"example.com/rampart/internal/blocklist"
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/signals"
 )
@@ -18,6 +19,9 @@ import (
 type detector struct {
 	*signals.Detector
 	events rampart.SecurityEvents
+	// blocks, when automatic blocking is on, takes the alerts of the
+	// blocking rules (set before the first event arrives).
+	blocks *blocklist.Blocker
 }
 
 // newDetector builds the detection rules of cfg, with the signed webhook
@@ -25,6 +29,11 @@ type detector struct {
 func newDetector(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*detector, error) {
 	d := &detector{}
 	sc := signals.Config{Rules: cfg.AlertRules, Registry: reg, Logger: logger,
+		OnAlert: func(a signals.Alert) {
+			if d.blocks != nil {
+				d.blocks.OnAlert(a)
+			}
+		},
 		OnDeliveryFailure: func(signals.Alert) {
 			if d.events != nil {
 				d.events.Record(context.Background(), rampart.SecurityEvent{Type: rampart.EventDeliveryFailure,
@@ -38,6 +47,12 @@ func newDetector(cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*d
 	var err error
 	d.Detector, err = signals.New(sc)
 	return d, err
+}
+
+// announceBlock makes a block placed a source_blocked event on d's stream
+// and a source_blocked alert through d's outputs.
+func (d *detector) announceBlock(b blocklist.Block) {
+	blocklist.Announce(d.events, d.Raise, time.Now)(b)
 }
 
 // alertVariables are the RAMPART_ALERT_<RULE> rows, one per built-in

@@ -142,6 +142,14 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		logger.Error("detection", slog.String("error", err.Error()))
 		return errReported
 	}
+	if cfg.AutoBlock {
+		// The automatic answer: a blocking rule's alert blocks its source,
+		// shared through Redis when configured.
+		if detector.blocks, err = newBlocker(cfg, lim.redis, registry, logger, detector.announceBlock); err != nil {
+			logger.Error("automatic blocking", slog.String("error", err.Error()))
+			return errReported
+		}
+	}
 	events, err := secevents.New(secevents.Config{Logger: logger, Registry: registry,
 		Observers: []secevents.Observer{detector}})
 	if err != nil {
@@ -152,6 +160,11 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	detector.events = events
 	cfg.dialer.SetEvents(events)
 	go detector.Run(ctx)
+	var blocks httpapi.SourceBlocks // a nil *Blocker must not become a non-nil interface
+	if detector.blocks != nil {
+		blocks = detector.blocks
+		go detector.blocks.Run(ctx)
+	}
 	appCfg := app.Config{Store: st, MasterKey: master, Argon2: cfg.Argon2,
 		Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Identity: idCfg,
 		Throttle: lim.throttle, Checkpoints: checkpoints, Events: events}
@@ -178,7 +191,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	// pick them up at once when Redis tells, and by polling in any case.
 	go refreshKeys(ctx, parts, logger, keyReloadEvery)
 	if lim.redis != nil {
-		go followKeyRotations(ctx, lim.redis, cfg.RedisPrefix+keyRotationsChannel, parts.Tokens, logger)
+		go followKeyRotations(ctx, lim.redis, cfg.RedisPrefix+keyRotationsChannel, parts, logger)
 	}
 
 	registry.MustRegister(
@@ -201,6 +214,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		RateLimits:     lim.http,
 		RefreshCookie:  cfg.RefreshCookie,
 		SecurityEvents: parts.Events,
+		Blocks:         blocks,
 		Degraded:       func() bool { return !lim.healthy() },
 	})
 	if err != nil {
@@ -303,7 +317,7 @@ var keyReloadEvery = token.RefreshEvery
 // without a restart.
 func refreshKeys(ctx context.Context, parts *app.App, logger *slog.Logger, interval time.Duration) {
 	every(ctx, interval, func() {
-		if err := parts.Tokens.Refresh(ctx); err != nil {
+		if err := reloadKeys(ctx, parts); err != nil {
 			logger.Warn("reload signing keys", slog.String("error", err.Error()))
 		}
 	})
