@@ -51,7 +51,6 @@ func keysRotate(ctx context.Context, environ []string, stdout, stderr io.Writer)
 		return err
 	}
 	kid := tokens.ActiveKID()
-	recordCLIEvent(stderr, rampart.SecurityEvent{Type: rampart.EventKeyRotation, Time: now, Detail: "signing key rotated by an operator"})
 	fmt.Fprintf(stdout, "new signing key %s\n", kid)
 	fmt.Fprintf(stdout, "running replicas sign with it by %s (they reload the keys every %v)",
 		now.Add(token.RefreshEvery).UTC().Format(time.RFC3339), token.RefreshEvery)
@@ -64,6 +63,7 @@ func keysRotate(ctx context.Context, environ []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintln(stdout)
 	fmt.Fprintln(stdout, "the previous key verifies the tokens it signed until they expire")
+	recordCLIEvent(stderr, rampart.SecurityEvent{Type: rampart.EventKeyRotation, Time: now, Detail: "signing key rotated by an operator"})
 	return nil
 }
 
