@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"example.com/rampart/internal/app"
 	"example.com/rampart/internal/httpapi"
@@ -145,7 +146,15 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	if cfg.AutoBlock {
 		// The automatic answer: a blocking rule's alert blocks its source,
 		// shared through Redis when configured.
-		if detector.blocks, err = newBlocker(cfg, lim.redis, registry, logger, detector.announceBlock); err != nil {
+		var client *redis.Client
+		if cfg.RedisURL != "" {
+			if client, err = newBlockRedisClient(cfg); err != nil {
+				logger.Error("automatic blocking", slog.String("error", err.Error()))
+				return errReported
+			}
+			defer client.Close()
+		}
+		if detector.blocks, err = newBlocker(cfg, client, registry, logger, detector.announceBlock); err != nil {
 			logger.Error("automatic blocking", slog.String("error", err.Error()))
 			return errReported
 		}

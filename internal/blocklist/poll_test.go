@@ -10,7 +10,7 @@ import (
 )
 
 // A notice lost on the way (here: published where nobody listens) is made
-// up by the version poll within syncEvery.
+// up by the poll of the changes within syncEvery.
 func TestRedisMissedNoticeIsMadeUpByThePoll(t *testing.T) {
 	client, prefix := rtest.Redis(t)
 	store := NewRedis(client, prefix, 200*time.Millisecond)
@@ -24,10 +24,9 @@ func TestRedisMissedNoticeIsMadeUpByThePoll(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the first sync and the subscription are done
 	p := DefaultPolicy
 	source := "203.0.113.79"
-	err = placeScript.Run(ctx, client,
-		[]string{store.blockKey(source), store.repeatKey(source), store.indexKey(), store.versionKey()},
-		source, "validation_burst", p.Base.Milliseconds(), p.Factor, p.Max.Milliseconds(), p.Memory.Milliseconds(),
-		MaxBlocks, prefix+"nowhere").Err()
+	err = placeScript.Run(ctx, client, store.changeKeys(source),
+		source, "validation_burst", MaxBlocks, p.Base.Milliseconds(), p.Factor, p.Max.Milliseconds(), p.Memory.Milliseconds(),
+		prefix+"nowhere").Err()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,4 +41,17 @@ func TestRedisMissedNoticeIsMadeUpByThePoll(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Logf("learnt by polling after %v", time.Since(start))
+
+	// A removal whose notice is lost is made up the same way.
+	if err := removeScript.Run(ctx, client, store.changeKeys(source), source, prefix+"nowhere", MaxBlocks).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for start = time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		if _, blocked := b.Check(netip.MustParseAddr(source)); !blocked {
+			break
+		}
+		if time.Since(start) > time.Second {
+			t.Fatal("the poll did not bring the removal within a second")
+		}
+	}
 }
