@@ -342,3 +342,49 @@ func TestRedisDownBlocksNothing(t *testing.T) {
 		}
 	}
 }
+
+// blockAll says every address is blocked for left.
+type blockAll struct{ left time.Duration }
+
+func (b blockAll) Check(netip.Addr) (time.Duration, bool) { return b.left, true }
+
+// The edge on its own, whatever the block list says: a trusted proxy's own
+// address and the health probes pass; anyone else gets 429 with the seconds
+// left rounded up.
+func TestEdgeNeverRefusesProxiesOrProbes(t *testing.T) {
+	resolver := clientIPResolver{trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	h := observe(slog.New(slog.DiscardHandler), mustMetrics(t), resolver, nil)(
+		refuseBlocked(blockAll{1200 * time.Millisecond}, resolver)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		})))
+	send := func(peer, xff, path string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", path, nil)
+		req.RemoteAddr = peer + ":1"
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		rr := httptest.NewRecorder()
+		h.ServeHTTP(rr, req)
+		return rr
+	}
+	if rr := send("10.0.0.2", "", "/v1/orders"); rr.Code != http.StatusNoContent {
+		t.Errorf("the trusted proxy's own address: %d", rr.Code)
+	}
+	if rr := send("10.0.0.2", "203.0.113.1", "/v1/orders"); rr.Code != http.StatusTooManyRequests || rr.Header().Get("Retry-After") != "2" {
+		t.Errorf("the client behind the proxy: %d Retry-After %q, want 429 and 2", rr.Code, rr.Header().Get("Retry-After"))
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if rr := send("203.0.113.1", "", path); rr.Code != http.StatusNoContent {
+			t.Errorf("%s: %d", path, rr.Code)
+		}
+	}
+}
+
+func mustMetrics(t *testing.T) *metrics {
+	t.Helper()
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
