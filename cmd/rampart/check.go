@@ -28,6 +28,9 @@ func configCheck(environ []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "default %s: %s in production, %s in development and test\n", v.Name, v.ProdDefault, v.Default)
 		}
 	}
+	for _, line := range cfg.blockMode() {
+		fmt.Fprintln(stdout, line)
+	}
 	fmt.Fprintln(stdout, enforcement(cfg.Env))
 	failed := 0
 	for _, pc := range cfg.postureChecks() {

@@ -64,6 +64,9 @@ type Config struct {
 	AlertRules          []signals.Rule // RAMPART_ALERT_<RULE>: the detection rules with their thresholds
 	AlertWebhookURL     Secret         // RAMPART_ALERT_WEBHOOK_URL: where alerts are POSTed, signed; empty: no webhook
 	AlertWebhookSecret  Secret         // RAMPART_ALERT_WEBHOOK_SECRET: the HMAC-SHA256 key of the webhook's signature
+	AutoBlock           bool           // RAMPART_AUTO_BLOCK: detection's source alerts block the source (block.go)
+	BlockExempt         []netip.Prefix // RAMPART_BLOCK_EXEMPT: never blocked (nor are the trusted proxies)
+	BlockDuration       time.Duration  // RAMPART_BLOCK_DURATION: a first block's length; repeats grow
 	// dialer, when set (serve sets it), is the egress dialer every outbound
 	// connection goes through; see Config.outbound.
 	dialer *egress.Dialer
@@ -352,7 +355,7 @@ var variables = append([]variable{
 		},
 		show: func(c Config) string { return c.AlertWebhookSecret.String() },
 	}},
-}, alertVariables()...)
+}, append(alertVariables(), blockVariables()...)...)
 
 // knownVars is every RAMPART_* name, NAME_FILE of secrets included. Any
 // other name with the prefix is reported, because a misspelt name

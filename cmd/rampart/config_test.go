@@ -105,6 +105,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		RefreshReuseGrace: 0,
 		StartupTimeout:    60 * time.Second,
 		AlertRules:        signals.DefaultRules(),
+		BlockDuration:     15 * time.Minute,
 	}
 	if got, w := fmt.Sprintf("%#v", c), fmt.Sprintf("%#v", want); got != w {
 		t.Errorf("defaults:\n got %s\nwant %s", got, w)

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"example.com/rampart/internal/blocklist"
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/signals"
 )
@@ -19,6 +20,9 @@ import (
 type detector struct {
 	*signals.Detector
 	events rampart.SecurityEvents
+	// blocks, when automatic blocking is on, takes the alerts of the
+	// blocking rules (set before the first event arrives).
+	blocks *blocklist.Blocker
 }
 
 // newDetector builds the detection rules of cfg, with the signed webhook
@@ -33,6 +37,11 @@ func newDetector(cfg Config, reg prometheus.Registerer, logger *slog.Logger, cli
 			signals.NewMemoryStore(signals.DefaultMaxKeys), logger, redisCallTimeout, redisRetryEvery)
 	}
 	sc := signals.Config{Rules: cfg.AlertRules, Store: store, Registry: reg, Logger: logger,
+		OnAlert: func(a signals.Alert) {
+			if d.blocks != nil {
+				d.blocks.OnAlert(a)
+			}
+		},
 		OnDeliveryFailure: func(signals.Alert) {
 			if d.events != nil {
 				d.events.Record(context.Background(), rampart.SecurityEvent{Type: rampart.EventDeliveryFailure,
@@ -46,6 +55,12 @@ func newDetector(cfg Config, reg prometheus.Registerer, logger *slog.Logger, cli
 	var err error
 	d.Detector, err = signals.New(sc)
 	return d, err
+}
+
+// announceBlock makes a block placed a source_blocked event on d's stream
+// and a source_blocked alert through d's outputs.
+func (d *detector) announceBlock(b blocklist.Block) {
+	blocklist.Announce(d.events, d.Raise, time.Now)(b)
 }
 
 // alertVariables are the RAMPART_ALERT_<RULE> rows, one per built-in

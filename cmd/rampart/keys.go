@@ -63,6 +63,7 @@ func keysRotate(ctx context.Context, environ []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintln(stdout)
 	fmt.Fprintln(stdout, "the previous key verifies the tokens it signed until they expire")
+	recordCLIEvent(stderr, rampart.SecurityEvent{Type: rampart.EventKeyRotation, Time: now, Detail: "signing key rotated by an operator"})
 	return nil
 }
 
@@ -79,7 +80,8 @@ func publishRotation(ctx context.Context, cfg Config, kid string) error {
 // rotate` announces a new one, until ctx ends. go-redis resubscribes by
 // itself after a lost connection; a notice missed meanwhile is made up by
 // the poll (refreshKeys).
-func followKeyRotations(ctx context.Context, client *redis.Client, channel string, tokens *token.Manager, logger *slog.Logger) {
+func followKeyRotations(ctx context.Context, client *redis.Client, channel string, parts *app.App, logger *slog.Logger) {
+	tokens := parts.Tokens
 	sub := client.Subscribe(ctx, channel)
 	defer sub.Close()
 	if _, err := sub.Receive(ctx); err != nil {
@@ -96,13 +98,29 @@ func followKeyRotations(ctx context.Context, client *redis.Client, channel strin
 			if !ok {
 				return
 			}
-			if err := tokens.Refresh(ctx); err != nil {
+			if err := reloadKeys(ctx, parts); err != nil {
 				logger.Warn("signing keys: reload after a rotation", slog.String("error", err.Error()))
 				continue
 			}
 			logger.Info("signing keys: reloaded after a rotation", slog.String("announced", msg.Payload), slog.String("signing", tokens.ActiveKID()))
 		}
 	}
+}
+
+// reloadKeys reloads the signing keys and, when another process rotated
+// them (the signing key changed), records a key_rotation security event:
+// one per replica and rotation, whichever of the notice and the poll
+// brings it first.
+func reloadKeys(ctx context.Context, parts *app.App) error {
+	before := parts.Tokens.ActiveKID()
+	if err := parts.Tokens.Refresh(ctx); err != nil {
+		return err
+	}
+	if after := parts.Tokens.ActiveKID(); after != before && parts.Events != nil {
+		parts.Events.Record(ctx, rampart.SecurityEvent{Type: rampart.EventKeyRotation, Time: time.Now(),
+			Detail: "signing key rotated elsewhere; this replica signs with the new one"})
+	}
+	return nil
 }
 
 // masterKey decodes RAMPART_MASTER_KEY for serve and for `keys rotate`.

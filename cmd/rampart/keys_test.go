@@ -81,5 +81,11 @@ func rotateWhileRunning(t *testing.T, env []string, ready string) string {
 			t.Fatalf("the running server still signs with %s, not %s\n%s", old, fresh, log)
 		}
 	}
+	// The rotation is a key_rotation security event where it was made and
+	// on the replica that picked it up.
+	if !strings.Contains(out.String(), `"msg":"security event","type":"key_rotation"`) {
+		t.Errorf("keys rotate recorded no key_rotation event:\n%s", &out)
+	}
+	waitFor(t, log, nil, `"type":"key_rotation"`)
 	return out.String()
 }

@@ -34,7 +34,10 @@ commands:
                  check every tenant's audit hash chain, and against exported checkpoints; prints each chain's head
   keys rotate    start signing with a new key and print its id; running replicas use it within 5s;
                  tokens signed by the old one stay valid until they expire
-  config check   print the effective configuration (secrets masked) and the production posture checks
+  blocks list    list the sources automatic blocking refuses (needs RAMPART_REDIS_URL)
+  blocks remove SOURCE
+                 lift the block of an address (an IPv6 address: its /64) on every replica
+  config check   print the effective configuration (secrets masked), the blocking mode and the production posture checks
   healthcheck    exit 0 if this container's server answers GET /healthz with 200 (for HEALTHCHECK)
   version        print the version, source revision and the modules this binary was built from
 
@@ -48,6 +51,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	cmd := args[1:]
 	if len(cmd) == 0 {
 		cmd = []string{"serve"}
+	}
+	if len(cmd) == 3 && cmd[0] == "blocks" && cmd[1] == "remove" {
+		return blocksCommand(ctx, cmd[1:], environ, stdout, stderr)
 	}
 	if len(cmd) > 2 && cmd[0] == "auditlog" && cmd[1] == "verify" {
 		return auditlogVerify(ctx, cmd[2:], environ, stdout, stderr)
@@ -63,6 +69,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return auditlogVerify(ctx, nil, environ, stdout, stderr)
 	case "keys rotate":
 		return keysRotate(ctx, environ, stdout, stderr)
+	case "blocks list":
+		return blocksCommand(ctx, cmd[1:], environ, stdout, stderr)
 	case "config check":
 		return configCheck(environ, stdout, stderr)
 	case "healthcheck":

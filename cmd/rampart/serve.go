@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"example.com/rampart/internal/app"
 	"example.com/rampart/internal/httpapi"
@@ -142,6 +143,22 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		logger.Error("detection", slog.String("error", err.Error()))
 		return errReported
 	}
+	if cfg.AutoBlock {
+		// The automatic answer: a blocking rule's alert blocks its source,
+		// shared through Redis when configured.
+		var client *redis.Client
+		if cfg.RedisURL != "" {
+			if client, err = newBlockRedisClient(cfg); err != nil {
+				logger.Error("automatic blocking", slog.String("error", err.Error()))
+				return errReported
+			}
+			defer client.Close()
+		}
+		if detector.blocks, err = newBlocker(cfg, client, registry, logger, detector.announceBlock); err != nil {
+			logger.Error("automatic blocking", slog.String("error", err.Error()))
+			return errReported
+		}
+	}
 	events, err := secevents.New(secevents.Config{Logger: logger, Registry: registry,
 		Observers: []secevents.Observer{detector}})
 	if err != nil {
@@ -152,6 +169,11 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	detector.events = events
 	cfg.dialer.SetEvents(events)
 	go detector.Run(ctx)
+	var blocks httpapi.SourceBlocks // a nil *Blocker must not become a non-nil interface
+	if detector.blocks != nil {
+		blocks = detector.blocks
+		go detector.blocks.Run(ctx)
+	}
 	appCfg := app.Config{Store: st, MasterKey: master, Argon2: cfg.Argon2,
 		Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Identity: idCfg,
 		Throttle: lim.throttle, Checkpoints: checkpoints, Events: events}
@@ -178,7 +200,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	// pick them up at once when Redis tells, and by polling in any case.
 	go refreshKeys(ctx, parts, logger, keyReloadEvery)
 	if lim.redis != nil {
-		go followKeyRotations(ctx, lim.redis, cfg.RedisPrefix+keyRotationsChannel, parts.Tokens, logger)
+		go followKeyRotations(ctx, lim.redis, cfg.RedisPrefix+keyRotationsChannel, parts, logger)
 	}
 
 	registry.MustRegister(
@@ -201,6 +223,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		RateLimits:     lim.http,
 		RefreshCookie:  cfg.RefreshCookie,
 		SecurityEvents: parts.Events,
+		Blocks:         blocks,
 		Degraded:       func() bool { return !lim.healthy() },
 	})
 	if err != nil {
@@ -303,7 +326,7 @@ var keyReloadEvery = token.RefreshEvery
 // without a restart.
 func refreshKeys(ctx context.Context, parts *app.App, logger *slog.Logger, interval time.Duration) {
 	every(ctx, interval, func() {
-		if err := parts.Tokens.Refresh(ctx); err != nil {
+		if err := reloadKeys(ctx, parts); err != nil {
 			logger.Warn("reload signing keys", slog.String("error", err.Error()))
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -78,6 +79,9 @@ type appConfig struct {
 	identity     func(*rampart.IdentityConfig) // changes DefaultIdentityConfig; nil keeps it
 	policy       *password.Policy              // nil: password.DefaultPolicy
 	maxBodyBytes int64                         // 0: the default 100 KiB
+	observers    []secevents.Observer          // watch the security events (a detector)
+	blocks       SourceBlocks                  // the automatic block list; nil: off
+	trusted      []netip.Prefix                // RAMPART_TRUSTED_PROXIES
 }
 
 // withStores runs f once on each store: SQLite, and PostgreSQL (skipped,
@@ -125,7 +129,7 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	}
 	logs, registry := &testutil.SyncBuffer{}, prometheus.NewRegistry()
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	events, err := secevents.New(secevents.Config{Logger: logger, Registry: registry, Now: clock.Now})
+	events, err := secevents.New(secevents.Config{Logger: logger, Registry: registry, Now: clock.Now, Observers: ac.observers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +148,7 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	a.handler, err = NewServer(Options{
 		Logger: logger, Store: st, Services: a.services, Tokens: built.Tokens,
 		CursorKey: built.CursorKey, Registry: registry, MaxBodyBytes: maxBodyBytes, Version: "test",
-		CORSOrigins: []string{testOrigin}, SecurityEvents: built.Events,
+		CORSOrigins: []string{testOrigin}, SecurityEvents: built.Events, Blocks: ac.blocks, TrustedProxies: ac.trusted,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -61,7 +61,7 @@ var (
 
 // edgeProblems are the problems above, for the document (problemTypes).
 var edgeProblems = []problemKind{probMalformed, probUnauthenticated, probForbidden, probNotFound, probMethod, probConflict,
-	probTooLarge, probMediaType, probValidation, probRateLimited, probInternal, probUnavailable}
+	probTooLarge, probMediaType, probValidation, probRateLimited, probSourceBlocked, probInternal, probUnavailable}
 
 // kindProblems is the one table that turns domain error kinds into HTTP.
 var kindProblems = map[rampart.Kind]problemKind{

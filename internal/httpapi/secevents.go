@@ -41,6 +41,11 @@ func eventFor(pk problemKind, route string) (t rampart.SecurityEventType, ok boo
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
 		return rampart.EventValidation, true
 	case http.StatusTooManyRequests:
+		// A blocked source's refusals are no events: the block placed is
+		// one, and the refusals are counted (refuseBlocked).
+		if pk == probSourceBlocked {
+			return "", false
+		}
 		// The login throttle is engaged for the account: the answer every
 		// attempt gets while its delay lasts.
 		if pk.slug == codeProblems[rampart.CodeLoginThrottled].slug {

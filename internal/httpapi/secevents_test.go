@@ -258,6 +258,7 @@ func TestEventForAnswers(t *testing.T) {
 		{probMediaType, "", rampart.EventValidation},
 		{probValidation, "POST /v1/signup", rampart.EventValidation},
 		{probRateLimited, "GET /v1/orders", rampart.EventRateLimited},
+		{probSourceBlocked, "POST /v1/auth/login", ""},
 		{codeProblems[rampart.CodeLoginThrottled], "POST /v1/auth/login", rampart.EventLockout},
 		{probConflict, "POST /v1/signup", ""},
 		{probInternal, "GET /v1/orders", ""},

@@ -45,6 +45,9 @@ type Options struct {
 	// SecurityEvents receives a typed event for every refusal the edge
 	// answers (secevents.go); nil records none.
 	SecurityEvents rampart.SecurityEvents
+	// Blocks, when set, refuses the sources detection blocked, before any
+	// other work (blocked.go); nil: automatic blocking is off.
+	Blocks SourceBlocks
 }
 
 // NewServer returns the public HTTP handler: the route table behind the
@@ -128,10 +131,12 @@ func requireID(next http.Handler) http.Handler {
 //  1. observe         request id and client address for everything below;
 //     on the way out, one access log line and the metrics, whatever happened
 //  2. securityHeaders set before anything can answer, so every answer has them
-//  3. recoverPanic    a panic becomes a 500 that still has the headers above
-//  4. corsPolicy      grants for allowlisted origins only
-//  5. limitBody       415 and 413 before any handler reads a byte
-//  6. serveRoutes     the ServeMux, with problem+json for its 404/405
+//  3. refuseBlocked   429 for a blocked source, before any other work
+//     (no body read, no credential checked, no budget spent)
+//  4. recoverPanic    a panic becomes a 500 that still has the headers above
+//  5. corsPolicy      grants for allowlisted origins only
+//  6. limitBody       415 and 413 before any handler reads a byte
+//  7. serveRoutes     the ServeMux, with problem+json for its 404/405
 //
 // Recovery sits inside the access log (not outermost) so that a recovered
 // panic is logged as the 500 it became.
@@ -140,7 +145,9 @@ func chain(opts Options, m *metrics, mux *http.ServeMux) http.Handler {
 	h = limitBody(opts.MaxBodyBytes)(h)
 	h = corsPolicy(opts.CORSOrigins, opts.RefreshCookie)(h)
 	h = recoverPanic(opts.Logger)(h)
+	resolver := clientIPResolver{trusted: opts.TrustedProxies}
+	h = refuseBlocked(opts.Blocks, resolver)(h)
 	h = securityHeaders(h)
-	h = observe(opts.Logger, m, clientIPResolver{trusted: opts.TrustedProxies}, opts.SecurityEvents)(h)
+	h = observe(opts.Logger, m, resolver, opts.SecurityEvents)(h)
 	return h
 }

@@ -65,6 +65,9 @@ type Alert struct {
 	// Surge rules only: the mean count per window of the intervals the
 	// threshold was derived from (absent when they held nothing).
 	Baseline float64 `json:"baseline,omitempty"`
+	// Cause, on an alert raised from outside the rules (Raise), names what
+	// it answers: for source_blocked, the rule whose alert placed the block.
+	Cause string `json:"cause,omitempty"`
 }
 
 // Detector counts security events in sliding windows and raises alerts.
@@ -254,14 +257,28 @@ func (d *Detector) surgeFrom(r Rule, cur int64, counts []int) (int, float64) {
 	return min(threshold, maxThreshold), baseline
 }
 
+// Raise reports an alert that no rule of the detector raised (the
+// automatic block's source_blocked) through the same log line, counter,
+// webhook and OnAlert hook, without a cool-down. It never waits.
+func (d *Detector) Raise(a Alert) {
+	if a.Time.IsZero() {
+		a.Time = d.now()
+	}
+	d.raise(a)
+}
+
 func (d *Detector) raise(a Alert) {
 	level := slog.LevelWarn
 	if a.Severity == "error" {
 		level = slog.LevelError
 	}
-	d.log.Log(context.Background(), level, "security alert", "rule", a.Rule, "scope", string(a.Scope),
+	args := []any{"rule", a.Rule, "scope", string(a.Scope),
 		"subject", a.Subject, "count", a.Count, "threshold", a.Threshold, "window", a.Window,
-		"tenant", a.TenantID, "route", a.Route, "request_id", a.RequestID, "baseline", a.Baseline)
+		"tenant", a.TenantID, "route", a.Route, "request_id", a.RequestID, "baseline", a.Baseline}
+	if a.Cause != "" {
+		args = append(args, "cause", a.Cause)
+	}
+	d.log.Log(context.Background(), level, "security alert", args...)
 	d.alerts.WithLabelValues(a.Rule).Inc()
 	if d.webhook != nil {
 		d.webhook.enqueue(a)
