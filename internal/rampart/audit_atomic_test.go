@@ -175,7 +175,7 @@ func TestChangesRollBackWhenTheirAuditEventFails(t *testing.T) {
 					DisplayName: "New", Organization: "New"})
 				return err
 			}, func() bool {
-				_, err := st.FindUserByEmail(ctx, "new@example.com")
+				_, err := st.FindAccountByEmail(ctx, "new@example.com")
 				return rampart.ErrorKind(err) == rampart.KindNotFound
 			}},
 			{"login", func() error {
@@ -206,7 +206,7 @@ func TestChangesRollBackWhenTheirAuditEventFails(t *testing.T) {
 					Password: testPassword, DisplayName: "Other", Role: rampart.RoleMember})
 				return err
 			}, func() bool {
-				_, err := st.FindUserByEmail(ctx, "other@example.com")
+				_, err := st.FindAccountByEmail(ctx, "other@example.com")
 				return rampart.ErrorKind(err) == rampart.KindNotFound
 			}},
 			{"change role", func() error {
