@@ -21,6 +21,7 @@ var fieldRules = map[string]rule{
 	// Request members.
 	"email":        {max: n(rampart.MaxEmailLength), format: "email"},
 	"loginEmail":   {max: n(rampart.MaxEmailLength)}, // lenient: a malformed address costs a 401, like any wrong guess
+	"loginTenant":  {max: n(36)},                     // lenient: a tenant id that is not one of the account's costs a 401, like a wrong password
 	"newPassword":  {password: true, format: "password"},
 	"password":     {max: n(password.MaxPasswordBytes), format: "password"}, // a current password, checked against its hash
 	"otp":          {max: n(rampart.MaxOTPLength), format: "password"},      // a TOTP or recovery code, as typed
@@ -61,6 +62,7 @@ var fieldRules = map[string]rule{
 	"auditSeq":      {min: n(1), max: n(maxSafeInteger)},
 	"healthStatus":  {enum: []string{"ok", "degraded"}},
 	"pageItems":     {max: n(rampart.MaxPageLimit)},
+	"memberships":   {max: n(rampart.MaxMemberships)},
 	// A session's coarse client address (IPv4 /24, IPv6 /48) and its
 	// user agent as stored (at most 200 characters, api.md v1.1).
 	"clientAddress": {max: n(49), pattern: regexp.MustCompile(`^[0-9A-Fa-f.:/]*$`)},

@@ -5,13 +5,21 @@ import (
 	"errors"
 )
 
-// Memberships lists the principal's account's tenants, oldest first, for
-// GET /v1/me. Only a person has memberships; an API key has none.
+// MaxMemberships bounds the memberships GET /v1/me lists: the oldest ones.
+const MaxMemberships = 1000
+
+// Memberships lists the principal's account's tenants, oldest first (at
+// most MaxMemberships), for GET /v1/me. Only a person has memberships; an
+// API key has none.
 func (s *Identity) Memberships(ctx context.Context, p Principal) ([]*Membership, error) {
 	if p.UserID == "" {
 		return nil, nil
 	}
-	return s.store.ListMemberships(ctx, p.UserID)
+	ms, err := s.store.ListMemberships(ctx, p.UserID)
+	if len(ms) > MaxMemberships {
+		ms = ms[:MaxMemberships]
+	}
+	return ms, err
 }
 
 // errNoSuchTenant answers a switch to a tenant the account is not a member
