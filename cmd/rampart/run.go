@@ -34,6 +34,10 @@ commands:
                  check every tenant's audit hash chain, and against exported checkpoints; prints each chain's head
   keys rotate    start signing with a new key and print its id; running replicas use it within 5s;
                  tokens signed by the old one stay valid until they expire
+  users reset-mfa EMAIL
+                 turn off the account's TOTP and recovery codes and revoke all its sessions (audited)
+  users revoke-sessions EMAIL
+                 revoke every session of the account, in every tenant (audited)
   config check   print the effective configuration (secrets masked) and the production posture checks
   healthcheck    exit 0 if this container's server answers GET /healthz with 200 (for HEALTHCHECK)
   version        print the version, source revision and the modules this binary was built from
@@ -48,6 +52,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	cmd := args[1:]
 	if len(cmd) == 0 {
 		cmd = []string{"serve"}
+	}
+	if len(cmd) > 0 && cmd[0] == "users" {
+		return usersCommand(ctx, cmd[1:], environ, stdout, stderr)
 	}
 	if len(cmd) > 2 && cmd[0] == "auditlog" && cmd[1] == "verify" {
 		return auditlogVerify(ctx, cmd[2:], environ, stdout, stderr)

@@ -44,7 +44,7 @@ var fieldRules = map[string]rule{
 
 	// Values only the server writes.
 	"id":            {min: n(36), max: n(36), format: "uuid"},
-	"optionalId":    {max: n(36), pattern: regexp.MustCompile(`^([0-9a-f-]{36})?$`)}, // empty when there is none (a system actor)
+	"actorId":       {max: n(36), pattern: regexp.MustCompile(`^([0-9a-f-]{36}|operator)?$`)}, // a user or API key id; "operator" for rampart users ...; empty for the system
 	"requestId":     {max: n(64), pattern: regexp.MustCompile(`^[A-Za-z0-9._-]*$`)},
 	"ip":            {max: n(45), pattern: regexp.MustCompile(`^[0-9A-Fa-f.:]*$`)},
 	"auditTarget":   {max: n(200), pattern: singleLineText},
