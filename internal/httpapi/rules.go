@@ -20,8 +20,8 @@ import (
 var fieldRules = map[string]rule{
 	// Request members.
 	"email":        {max: n(rampart.MaxEmailLength), format: "email"},
-	"loginEmail":   {max: n(rampart.MaxEmailLength)}, // lenient: a malformed address costs a 401, like any wrong guess
-	"loginTenant":  {max: n(36)},                     // lenient: a tenant id that is not one of the account's costs a 401, like a wrong password
+	"loginEmail":   {max: n(rampart.MaxEmailLength)},                                                           // lenient: a malformed address costs a 401, like any wrong guess
+	"loginTenant":  {max: n(36), pattern: regexp.MustCompile(`^[0-9A-Za-z-]*$`), chars: "0-9, A-Z, a-z and -"}, // lenient: an id that is not one of the account's tenants costs a 401, like a wrong password
 	"newPassword":  {password: true, format: "password"},
 	"password":     {max: n(password.MaxPasswordBytes), format: "password"}, // a current password, checked against its hash
 	"otp":          {max: n(rampart.MaxOTPLength), format: "password"},      // a TOTP or recovery code, as typed
