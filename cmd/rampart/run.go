@@ -37,6 +37,10 @@ commands:
   blocks list    list the sources automatic blocking refuses (needs RAMPART_REDIS_URL)
   blocks remove SOURCE
                  lift the block of an address (an IPv6 address: its /64) on every replica
+  users reset-mfa EMAIL
+                 turn off the account's TOTP and recovery codes and revoke all its sessions (audited)
+  users revoke-sessions EMAIL
+                 revoke every session of the account, in every tenant (audited)
   config check   print the effective configuration (secrets masked), the blocking mode and the production posture checks
   healthcheck    exit 0 if this container's server answers GET /healthz with 200 (for HEALTHCHECK)
   version        print the version, source revision and the modules this binary was built from
@@ -54,6 +58,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	if len(cmd) == 3 && cmd[0] == "blocks" && cmd[1] == "remove" {
 		return blocksCommand(ctx, cmd[1:], environ, stdout, stderr)
+	}
+	if len(cmd) > 0 && cmd[0] == "users" {
+		return usersCommand(ctx, cmd[1:], environ, stdout, stderr)
 	}
 	if len(cmd) > 2 && cmd[0] == "auditlog" && cmd[1] == "verify" {
 		return auditlogVerify(ctx, cmd[2:], environ, stdout, stderr)

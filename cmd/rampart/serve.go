@@ -180,7 +180,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	// Revocations reach the other replicas' session caches through Redis.
 	var bus *sessioncache.RedisBus
 	if lim.redis != nil {
-		bus = sessioncache.NewRedisBus(lim.redis, cfg.RedisPrefix+"revocations")
+		bus = sessioncache.NewRedisBus(lim.redis, cfg.RedisPrefix+revocationsChannel)
 		appCfg.Revocations = bus
 	}
 	parts, err := app.Build(ctx, appCfg)

@@ -20,10 +20,20 @@ type signupRequest struct {
 
 // loginRequest is lenient on purpose: a malformed email or a password that
 // could never have been set gets the same 401 as any other wrong guess.
+//
+// tenant is lenient too: an id that is not one of the account's tenants,
+// malformed ones included, gets the 401 of a wrong password, so that
+// sign-in tells no one which tenants an account belongs to.
 type loginRequest struct {
 	Email    string  `json:"email" validate:"loginEmail"`
 	Password string  `json:"password" validate:"password"`
 	TOTP     *string `json:"totp" validate:"otp"`
+	Tenant   *string `json:"tenant" validate:"loginTenant"`
+}
+
+// switchTenantRequest names one of the account's tenants.
+type switchTenantRequest struct {
+	Tenant string `json:"tenant" validate:"id"`
 }
 
 // refreshRequest's token may be left out by a browser in cookie mode
@@ -61,18 +71,49 @@ type disableTOTPRequest struct {
 // secret or internal flag has no path to the wire.
 
 type userResponse struct {
-	ID          string    `json:"id" validate:"id"`
-	Email       string    `json:"email" validate:"email"`
-	DisplayName string    `json:"displayName" validate:"displayName"`
-	TenantID    string    `json:"tenantId" validate:"id"`
-	Role        string    `json:"role" validate:"role"`
-	MFAEnabled  bool      `json:"mfaEnabled"`
-	CreatedAt   time.Time `json:"createdAt"`
+	ID            string    `json:"id" validate:"id"`
+	Email         string    `json:"email" validate:"email"`
+	DisplayName   string    `json:"displayName" validate:"displayName"`
+	TenantID      string    `json:"tenantId" validate:"id"`
+	Role          string    `json:"role" validate:"role"`
+	MFAEnabled    bool      `json:"mfaEnabled"`
+	EmailVerified bool      `json:"emailVerified"`
+	CreatedAt     time.Time `json:"createdAt"`
 }
 
 func newUserResponse(u *rampart.User) userResponse {
 	return userResponse{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, TenantID: u.TenantID,
-		Role: string(u.Role), MFAEnabled: u.MFA.Enabled, CreatedAt: u.CreatedAt}
+		Role: string(u.Role), MFAEnabled: u.MFA.Enabled, EmailVerified: u.EmailVerified, CreatedAt: u.CreatedAt}
+}
+
+// meResponse is the signed-in User and every tenant the account belongs
+// to (api.md v1.1), for a tenant picker and POST /v1/auth/switch-tenant.
+type meResponse struct {
+	ID            string               `json:"id" validate:"id"`
+	Email         string               `json:"email" validate:"email"`
+	DisplayName   string               `json:"displayName" validate:"displayName"`
+	TenantID      string               `json:"tenantId" validate:"id"`
+	Role          string               `json:"role" validate:"role"`
+	MFAEnabled    bool                 `json:"mfaEnabled"`
+	EmailVerified bool                 `json:"emailVerified"`
+	CreatedAt     time.Time            `json:"createdAt"`
+	Memberships   []membershipResponse `json:"memberships" validate:"memberships"`
+}
+
+type membershipResponse struct {
+	TenantID   string `json:"tenantId" validate:"id"`
+	TenantName string `json:"tenantName" validate:"organization"`
+	Role       string `json:"role" validate:"role"`
+}
+
+func newMeResponse(u *rampart.User, ms []*rampart.Membership) meResponse {
+	out := meResponse{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, TenantID: u.TenantID,
+		Role: string(u.Role), MFAEnabled: u.MFA.Enabled, EmailVerified: u.EmailVerified, CreatedAt: u.CreatedAt}
+	out.Memberships = make([]membershipResponse, 0, len(ms))
+	for _, m := range ms {
+		out.Memberships = append(out.Memberships, membershipResponse{TenantID: m.TenantID, TenantName: m.TenantName, Role: string(m.Role)})
+	}
+	return out
 }
 
 type tenantResponse struct {
@@ -156,6 +197,9 @@ func handleLogin(d handlerDeps) http.Handler {
 		if in.TOTP != nil {
 			login.TOTP = *in.TOTP
 		}
+		if in.Tenant != nil {
+			login.TenantID = *in.Tenant
+		}
 		tokens, err := d.identity.Login(r.Context(), meta(r), login)
 		replyTokens(w, r, d, tokens, err)
 	})
@@ -215,8 +259,24 @@ func handleLogout(d handlerDeps) http.Handler {
 
 func handleGetMe(d handlerDeps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, err := d.identity.Me(r.Context(), principalFrom(r.Context()))
-		reply(w, r, d, http.StatusOK, newUserResponse, user, err)
+		p := principalFrom(r.Context())
+		user, err := d.identity.Me(r.Context(), p)
+		var ms []*rampart.Membership
+		if err == nil {
+			ms, err = d.identity.Memberships(r.Context(), p)
+		}
+		reply(w, r, d, http.StatusOK, func(u *rampart.User) meResponse { return newMeResponse(u, ms) }, user, err)
+	})
+}
+
+func handleSwitchTenant(d handlerDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in switchTenantRequest
+		if !decodeOrAnswer(w, r, &in) {
+			return
+		}
+		tokens, err := d.identity.SwitchTenant(r.Context(), meta(r), principalFrom(r.Context()), in.Tenant)
+		replyTokens(w, r, d, tokens, err)
 	})
 }
 

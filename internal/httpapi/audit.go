@@ -18,7 +18,7 @@ type auditEventResponse struct {
 	Seq       int64          `json:"seq" validate:"auditSeq"`
 	Time      time.Time      `json:"time"`
 	Type      string         `json:"type" validate:"auditType"`
-	ActorID   string         `json:"actorId" validate:"optionalId"`
+	ActorID   string         `json:"actorId" validate:"actorId"`
 	SourceIP  string         `json:"sourceIp" validate:"ip"`
 	RequestID string         `json:"requestId" validate:"requestId"`
 	Target    string         `json:"target" validate:"auditTarget"`

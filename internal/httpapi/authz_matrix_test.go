@@ -98,6 +98,13 @@ var authzMatrix = map[string]matrixRow{
 	"POST /v1/auth/logout": {want: accountRoute(204), req: fixed("/v1/auth/logout", nil)},
 	"POST /v1/auth/reauthenticate": {want: accountRoute(200),
 		req: fixed("/v1/auth/reauthenticate", map[string]string{"password": testPassword})},
+	// Into tenant A: its members may (a switch to the tenant they are in
+	// rotates the pair); tenant B's people are no members of A (404, as
+	// for a tenant that does not exist); keys are no person (403).
+	"POST /v1/auth/switch-tenant": {want: want{401, 200, 200, 200, 404, 404, 403, 403, 403, 401, 401},
+		req: func(w *matrixWorld) (string, any) {
+			return "/v1/auth/switch-tenant", map[string]string{"tenant": w.tenantA}
+		}},
 	"GET /v1/me":           {want: accountRoute(200), req: fixed("/v1/me", nil)},
 	"PATCH /v1/me":         {want: accountRoute(200), req: fixed("/v1/me", map[string]string{"displayName": "Renamed"})},
 	"POST /v1/me/password": {want: accountRoute(204), req: fixed("/v1/me/password", map[string]string{"currentPassword": testPassword, "newPassword": newPassword})},

@@ -154,3 +154,13 @@ func (a *testApp) serve(req *http.Request) response {
 	a.handler.ServeHTTP(rr, req)
 	return response{rr}
 }
+
+// userByEmail returns the account with this email as a member of its last
+// used tenant (its only one, unless a test added more).
+func (a *testApp) userByEmail(email string) (*rampart.User, error) {
+	acct, err := a.store.FindAccountByEmail(a.t.Context(), email)
+	if err != nil {
+		return nil, err
+	}
+	return a.store.GetUser(a.t.Context(), acct.LastTenantID, acct.ID)
+}

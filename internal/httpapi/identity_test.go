@@ -198,7 +198,7 @@ func testRefreshRotationAndReuse(t *testing.T, cfg appConfig) {
 // auditTypes lists the audit event types of the tenant of email.
 func (a *testApp) auditTypes(t *testing.T, email string) string {
 	t.Helper()
-	u, err := a.store.FindUserByEmail(t.Context(), email)
+	u, err := a.userByEmail(email)
 	if err != nil {
 		t.Fatal(err)
 	}

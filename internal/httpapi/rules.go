@@ -20,7 +20,8 @@ import (
 var fieldRules = map[string]rule{
 	// Request members.
 	"email":        {max: n(rampart.MaxEmailLength), format: "email"},
-	"loginEmail":   {max: n(rampart.MaxEmailLength)}, // lenient: a malformed address costs a 401, like any wrong guess
+	"loginEmail":   {max: n(rampart.MaxEmailLength)},                                                           // lenient: a malformed address costs a 401, like any wrong guess
+	"loginTenant":  {max: n(36), pattern: regexp.MustCompile(`^[0-9A-Za-z-]*$`), chars: "0-9, A-Z, a-z and -"}, // lenient: an id that is not one of the account's tenants costs a 401, like a wrong password
 	"newPassword":  {password: true, format: "password"},
 	"password":     {max: n(password.MaxPasswordBytes), format: "password"}, // a current password, checked against its hash
 	"otp":          {max: n(rampart.MaxOTPLength), format: "password"},      // a TOTP or recovery code, as typed
@@ -43,7 +44,7 @@ var fieldRules = map[string]rule{
 
 	// Values only the server writes.
 	"id":            {min: n(36), max: n(36), format: "uuid"},
-	"optionalId":    {max: n(36), pattern: regexp.MustCompile(`^([0-9a-f-]{36})?$`)}, // empty when there is none (a system actor)
+	"actorId":       {max: n(36), pattern: regexp.MustCompile(`^([0-9a-f-]{36}|operator)?$`)}, // a user or API key id; "operator" for rampart users ...; empty for the system
 	"requestId":     {max: n(64), pattern: regexp.MustCompile(`^[A-Za-z0-9._-]*$`)},
 	"ip":            {max: n(45), pattern: regexp.MustCompile(`^[0-9A-Fa-f.:]*$`)},
 	"auditTarget":   {max: n(200), pattern: singleLineText},
@@ -61,6 +62,7 @@ var fieldRules = map[string]rule{
 	"auditSeq":      {min: n(1), max: n(maxSafeInteger)},
 	"healthStatus":  {enum: []string{"ok", "degraded"}},
 	"pageItems":     {max: n(rampart.MaxPageLimit)},
+	"memberships":   {max: n(rampart.MaxMemberships)},
 	// A session's coarse client address (IPv4 /24, IPv6 /48) and its
 	// user agent as stored (at most 200 characters, api.md v1.1).
 	"clientAddress": {max: n(49), pattern: regexp.MustCompile(`^[0-9A-Fa-f.:/]*$`)},

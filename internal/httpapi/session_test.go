@@ -32,7 +32,7 @@ func (a *testApp) accessFor(u *rampart.User, sessionID string) string {
 // belongs to.
 func (a *testApp) currentSession(email, access string) (*rampart.User, string) {
 	a.t.Helper()
-	u, err := a.store.FindUserByEmail(a.t.Context(), email)
+	u, err := a.userByEmail(email)
 	if err != nil {
 		a.t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func TestStolenTokenCannotTakeOverTheAccount(t *testing.T) {
 	wantStepUp(t, "promote a member", a.do("PATCH", "/v1/users/"+member.ID, stolen.AccessToken, map[string]string{"role": "admin"}))
 	wantStepUp(t, "delete a member", a.do("DELETE", "/v1/users/"+member.ID, stolen.AccessToken, nil))
 
-	u, err := a.store.FindUserByEmail(t.Context(), "stepup@example.com")
+	u, err := a.userByEmail("stepup@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"testing"
 
 	"github.com/pressly/goose/v3"
@@ -32,7 +33,55 @@ func TestMigrationKeepsSessionTokens(t *testing.T) {
 				ss.CreatedAt, ss.LastUsedAt, ss.IdleExpiresAt, ss.ExpiresAt, optTime(ss.RevokedAt), ss.RevokedReason)
 			return err
 		},
-		Migrate: func() error { return s.Migrate(ctx) },
+		InsertOld: func(tenant *rampart.Tenant, u *rampart.User) error { return insertOldUser(s, tenant, u) },
+		Migrate:   func() error { return s.Migrate(ctx) },
+	})
+}
+
+// insertOldUser writes a tenant (unless nil) and a user as schemas 1 to 3
+// kept them.
+func insertOldUser(s *Store, tenant *rampart.Tenant, u *rampart.User) error {
+	ctx := context.Background()
+	if tenant != nil {
+		rampart.RoundTimes(tenant)
+		if _, err := s.pool.Exec(ctx, "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)", tenant.ID, tenant.Name, tenant.CreatedAt); err != nil {
+			return err
+		}
+	}
+	rampart.RoundTimes(u)
+	_, err := s.pool.Exec(ctx, "INSERT INTO users (id, tenant_id, email, display_name, role, password_hash, mfa_enabled, totp_secret, totp_last_step, recovery_code_hashes, created_at, updated_at, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+		u.ID, u.TenantID, u.Email, u.DisplayName, u.Role, u.PasswordHash,
+		u.MFA.Enabled, u.MFA.TOTPSecret, u.MFA.LastTOTPStep, u.MFA.RecoveryCodeHashes, u.CreatedAt, u.UpdatedAt,
+		rampart.EmailKey(u.Email))
+	return err
+}
+
+// TestAccountsMigration migrates a populated database from users to
+// accounts and memberships, down and up again.
+func TestAccountsMigration(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, testutil.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.withMigrator(ctx, "migrate", func(p *goose.Provider) error {
+		_, err := p.UpTo(ctx, 3)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunAccountsMigration(t, storetest.AccountsMigration{
+		Store:     s,
+		InsertOld: func(tenant *rampart.Tenant, u *rampart.User) error { return insertOldUser(s, tenant, u) },
+		Up:        func() error { return s.Migrate(ctx) },
+		Down: func() error {
+			return s.withMigrator(ctx, "migrate", func(p *goose.Provider) error {
+				_, err := p.DownTo(ctx, 3)
+				return err
+			})
+		},
 	})
 }
 

@@ -107,3 +107,27 @@ func (s *Store) RevokeUserSessions(ctx context.Context, tenantID, userID, except
 	return s.exec(ctx, "revoke sessions", "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE tenant_id = $3 AND user_id = $4 AND id <> $5 AND revoked_at IS NULL",
 		rampart.Timestamp(at), reason, tenantID, userID, exceptID)
 }
+
+func (s *Store) RevokeAccountSessions(ctx context.Context, accountID, exceptID string, at time.Time, reason string) error {
+	return s.exec(ctx, "revoke account sessions", "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL",
+		rampart.Timestamp(at), reason, accountID, exceptID)
+}
+
+func (s *Store) MoveSession(ctx context.Context, tenantID, id, toTenantID string, fn func(*rampart.Session) error) (*rampart.Session, error) {
+	var moved *rampart.Session
+	err := s.inTx(ctx, "move session", func(ctx context.Context, tx pgx.Tx) error {
+		// The foreign key to memberships refuses a tenant the account is
+		// not a member of (NotFound); the token hashes follow by cascade.
+		tag, err := tx.Exec(ctx, "UPDATE sessions SET tenant_id = $1 WHERE tenant_id = $2 AND id = $3", toTenantID, tenantID, id)
+		if err := s.notFoundUnlessChanged("move session", "session", tag, err); err != nil {
+			return err
+		}
+		unit := &Store{db: s.db, pool: tx, tx: tx, migration: s.migration}
+		moved, err = unit.UpdateSession(ctx, toTenantID, id, fn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return moved, nil
+}

@@ -150,6 +150,17 @@ func TestChangesRollBackWhenTheirAuditEventFails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The member is also a member of a second tenant, to switch to.
+		_, second, err := d.identity.Signup(ctx, meta, rampart.SignupInput{Email: "second@example.com", Password: testPassword,
+			DisplayName: "Second", Organization: "Second"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddMembership(ctx, &rampart.Membership{TenantID: second.ID, AccountID: member.ID, Role: rampart.RoleMember,
+			DisplayName: "Member", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		failing := failingAudit{Store: st, fail: d.fail}
 		before, err := rampart.VerifyAuditChain(ctx, st, tenant.ID)
 		if err != nil || !before.Intact() {
 			t.Fatal(before, err)
@@ -175,7 +186,7 @@ func TestChangesRollBackWhenTheirAuditEventFails(t *testing.T) {
 					DisplayName: "New", Organization: "New"})
 				return err
 			}, func() bool {
-				_, err := st.FindUserByEmail(ctx, "new@example.com")
+				_, err := st.FindAccountByEmail(ctx, "new@example.com")
 				return rampart.ErrorKind(err) == rampart.KindNotFound
 			}},
 			{"login", func() error {
@@ -206,7 +217,7 @@ func TestChangesRollBackWhenTheirAuditEventFails(t *testing.T) {
 					Password: testPassword, DisplayName: "Other", Role: rampart.RoleMember})
 				return err
 			}, func() bool {
-				_, err := st.FindUserByEmail(ctx, "other@example.com")
+				_, err := st.FindAccountByEmail(ctx, "other@example.com")
 				return rampart.ErrorKind(err) == rampart.KindNotFound
 			}},
 			{"change role", func() error {
@@ -233,6 +244,21 @@ func TestChangesRollBackWhenTheirAuditEventFails(t *testing.T) {
 				u, err := st.GetUser(ctx, tenant.ID, admin.ID)
 				return err == nil && u.PasswordHash == admin.PasswordHash && memberSession().RevokedAt.IsZero()
 			}},
+			{"switch tenant", func() error {
+				_, err := d.identity.SwitchTenant(ctx, meta, mp, second.ID)
+				return err
+			}, func() bool {
+				acct, err := st.GetAccount(ctx, member.ID)
+				return err == nil && acct.LastTenantID == tenant.ID && memberSession().RevokedAt.IsZero() // still in the first tenant
+			}},
+			{"operator reset-mfa", func() error {
+				_, err := rampart.ResetMFA(ctx, failing, member.Email, time.Now())
+				return err
+			}, func() bool { return memberSession().RevokedAt.IsZero() }},
+			{"operator revoke-sessions", func() error {
+				_, err := rampart.RevokeAccountSessions(ctx, failing, member.Email, time.Now())
+				return err
+			}, func() bool { return memberSession().RevokedAt.IsZero() }},
 			{"revoke session", func() error { return d.identity.RevokeSession(ctx, meta, mp, memberTokens.SessionID) },
 				func() bool { return memberSession().RevokedAt.IsZero() }},
 			{"logout", func() error { return d.identity.Logout(ctx, meta, mp) },

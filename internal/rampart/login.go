@@ -12,6 +12,9 @@ type LoginInput struct {
 	Email    string
 	Password string
 	TOTP     string
+	// TenantID is the tenant to sign in to, one of the account's; empty
+	// for the account's last used tenant, else its oldest membership.
+	TenantID string
 }
 
 // Tokens are what a sign-in or refresh hands out.
@@ -41,7 +44,7 @@ func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (
 		return nil, err
 	}
 
-	user, err := s.store.FindUserByEmail(ctx, in.Email)
+	acct, err := s.store.FindAccountByEmail(ctx, in.Email)
 	switch {
 	case ErrorKind(err) == KindNotFound:
 		if err := s.hasher.VerifyDummy(ctx, in.Password); err != nil {
@@ -51,11 +54,19 @@ func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (
 	case err != nil:
 		return nil, err
 	}
+	user, member, err := s.signInMembership(ctx, acct, in.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	// The password is checked whatever the tenant: a tenant the account is
+	// not a member of then fails exactly as a wrong password does (same
+	// answer, same work, same count and record), so that sign-in tells no
+	// one which tenants an account belongs to.
 	ok, needsRehash, err := s.hasher.Verify(ctx, in.Password, user.PasswordHash)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if !ok || !member {
 		return nil, s.loginFailed(ctx, meta, account, user)
 	}
 	if user.MFA.Enabled {
@@ -79,6 +90,11 @@ func (s *Identity) Login(ctx context.Context, meta RequestMeta, in LoginInput) (
 	err = s.store.Atomically(ctx, func(tx Store) error {
 		if tokens, err = s.startSession(ctx, tx, meta, user); err != nil {
 			return err
+		}
+		if acct.LastTenantID != user.TenantID {
+			if err := s.rememberTenant(ctx, tx, user); err != nil {
+				return err
+			}
 		}
 		return s.auditor.Record(ctx, tx, meta, user.TenantID, user.ID, "user.login", tokens.SessionID, nil)
 	})
@@ -106,8 +122,8 @@ func (s *Identity) loginFailed(ctx context.Context, meta RequestMeta, account st
 	if err := s.throttle.Fail(ctx, account); err != nil {
 		return err
 	}
-	if user == nil {
-		// No account to name: the email is never recorded.
+	if user == nil || user.TenantID == "" {
+		// No account (or no tenant) to name: the email is never recorded.
 		s.events.record(ctx, meta, EventAuthFailure, "", "", "unknown account")
 		return errInvalidCredentials
 	}
@@ -121,4 +137,50 @@ func (s *Identity) loginFailed(ctx context.Context, meta RequestMeta, account st
 	// edge (see httpapi.eventFor).
 	s.events.record(ctx, meta, EventAuthFailure, user.TenantID, user.ID, "wrong credentials")
 	return errInvalidCredentials
+}
+
+// signInMembership picks the membership a sign-in of acct goes to: the
+// requested tenant when acct is a member of it, else (member false) the
+// default one, through which a failure is then counted and recorded. The
+// default is the last used tenant while still a membership, else the
+// oldest membership. An account without any membership (it cannot sign in
+// anywhere) is returned as an invalid-credentials failure by the caller:
+// member is false and user carries the account's password hash alone.
+func (s *Identity) signInMembership(ctx context.Context, acct *Account, tenantID string) (user *User, member bool, err error) {
+	ms, err := s.store.ListMemberships(ctx, acct.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	var requested, last *Membership
+	for _, m := range ms {
+		if tenantID != "" && m.TenantID == tenantID {
+			requested = m
+		}
+		if m.TenantID == acct.LastTenantID {
+			last = m
+		}
+	}
+	switch {
+	case requested != nil:
+		return UserOf(acct, requested), true, nil
+	case tenantID == "" && last != nil:
+		return UserOf(acct, last), true, nil
+	case tenantID == "" && len(ms) > 0:
+		return UserOf(acct, ms[0]), true, nil
+	case last != nil:
+		return UserOf(acct, last), false, nil
+	case len(ms) > 0:
+		return UserOf(acct, ms[0]), false, nil
+	}
+	return &User{ID: acct.ID, Email: acct.Email, PasswordHash: acct.PasswordHash}, false, nil
+}
+
+// rememberTenant makes user's tenant the account's default for its next
+// sign-in.
+func (s *Identity) rememberTenant(ctx context.Context, st Store, user *User) error {
+	_, err := st.UpdateAccount(ctx, user.ID, func(a *Account) error {
+		a.LastTenantID = user.TenantID
+		return nil
+	})
+	return err
 }

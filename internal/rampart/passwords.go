@@ -47,7 +47,8 @@ func (s *Identity) reauthenticate(ctx context.Context, meta RequestMeta, user *U
 }
 
 // ChangePassword replaces the principal's password after checking the
-// current one, and revokes every other session (PWD-07). A wrong current
+// current one, and revokes every other session of the account, in every
+// tenant (PWD-07). A wrong current
 // password counts as a failed sign-in.
 func (s *Identity) ChangePassword(ctx context.Context, meta RequestMeta, p Principal, current, next string) error {
 	user, err := s.store.GetUser(ctx, p.TenantID, p.UserID)
@@ -72,7 +73,9 @@ func (s *Identity) ChangePassword(ctx context.Context, meta RequestMeta, p Princ
 		}); err != nil {
 			return err
 		}
-		if err := tx.RevokeUserSessions(ctx, p.TenantID, p.UserID, p.SessionID, now, "password changed"); err != nil {
+		// One password for every tenant of the account: its sessions in
+		// all of them end, but this one.
+		if err := tx.RevokeAccountSessions(ctx, p.UserID, p.SessionID, now, "password changed"); err != nil {
 			return err
 		}
 		return s.auditor.Record(ctx, tx, meta, p.TenantID, p.UserID, "user.password_changed", p.UserID, nil)

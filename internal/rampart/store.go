@@ -10,9 +10,10 @@ import (
 //
 // Every method that reads or writes a tenant's data takes the tenant id as
 // an explicit parameter, and a record of another tenant is simply not found.
-// The only lookups across tenants are by credential (FindUserByEmail,
+// The only lookups across tenants are by credential (FindAccountByEmail,
 // FindSessionByTokenHash, FindAPIKeyByHash), where the credential is what
-// tells the tenant.
+// tells the tenant, and those of an account (GetAccount, UpdateAccount,
+// ListMemberships, RevokeAccountSessions), which is itself above tenants.
 //
 // Errors are *Error values. Besides the kinds listed for each method, every
 // method returns KindUnavailable when the database does not answer in time
@@ -58,9 +59,9 @@ type Store interface {
 	Atomically(ctx context.Context, fn func(tx Store) error) error
 
 	// CreateTenant stores a tenant together with its first user, who must
-	// be one of its admins, so that no tenant exists without an admin.
-	// Invalid: admin is not an admin of t. Conflict: an id or the email is
-	// taken.
+	// be one of its admins, so that no tenant exists without an admin. The
+	// user is a new account (see CreateUser). Invalid: admin is not an
+	// admin of t. Conflict: an id or the email is taken.
 	CreateTenant(ctx context.Context, t *Tenant, admin *User) error
 	// GetTenant returns a tenant. NotFound.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
@@ -68,23 +69,50 @@ type Store interface {
 	// jobs that walk all tenants, such as verifying the audit chains.
 	ListTenantIDs(ctx context.Context) ([]string, error)
 
-	// CreateUser stores a user. NotFound: no such tenant. Conflict: the id
-	// or the email (see EmailKey) is taken. Invalid: unknown role.
+	// CreateUser stores a new account (id, email, password, second factor,
+	// EmailVerified; LastTenantID u.TenantID; created and updated at
+	// u.CreatedAt) with its first membership, in u.TenantID. For an account
+	// that exists, see AddMembership. NotFound: no such tenant. Conflict:
+	// the id or the email (see EmailKey) is taken. Invalid: unknown role.
 	CreateUser(ctx context.Context, u *User) error
-	// GetUser returns a user. NotFound.
+	// GetUser returns an account as a member of a tenant. NotFound: no such
+	// account, or it is not a member of the tenant.
 	GetUser(ctx context.Context, tenantID, id string) (*User, error)
-	// FindUserByEmail returns the user whose email has the same EmailKey,
-	// whatever their tenant. NotFound.
-	FindUserByEmail(ctx context.Context, email string) (*User, error)
-	// ListUsers lists a tenant's users, newest first. Invalid: bad page.
+	// ListUsers lists a tenant's members, newest membership first.
+	// Invalid: bad page.
 	ListUsers(ctx context.Context, tenantID string, page Page) ([]*User, Cursor, error)
-	// UpdateUser changes a user through fn (see Store). NotFound. Conflict:
-	// the email is taken, or the tenant would be left without an admin.
-	// Invalid: unknown role.
+	// UpdateUser changes a member through fn (see Store). The display name
+	// and role are the membership's; the email, password, EmailVerified
+	// and second factor are the account's, so changing them changes them
+	// in every tenant of the account. NotFound. Conflict: the email is
+	// taken, or the tenant would be left without an admin. Invalid: unknown
+	// role.
 	UpdateUser(ctx context.Context, tenantID, id string, fn func(*User) error) (*User, error)
-	// DeleteUser deletes a user and their sessions. NotFound. Conflict: the
-	// user is the tenant's last admin.
+	// DeleteUser removes an account's membership of a tenant and the
+	// account's sessions in that tenant; the account itself goes with its
+	// last membership. Its memberships and sessions in other tenants stay.
+	// NotFound. Conflict: the member is the tenant's last admin.
 	DeleteUser(ctx context.Context, tenantID, id string) error
+
+	// GetAccount returns an account. NotFound.
+	GetAccount(ctx context.Context, id string) (*Account, error)
+	// FindAccountByEmail returns the account whose email has the same
+	// EmailKey. NotFound.
+	FindAccountByEmail(ctx context.Context, email string) (*Account, error)
+	// UpdateAccount changes an account through fn (see Store; the id and
+	// creation time never change), in every tenant at once. NotFound.
+	// Conflict: the email is taken.
+	UpdateAccount(ctx context.Context, id string, fn func(*Account) error) (*Account, error)
+	// ListMemberships returns an account's memberships with their tenants'
+	// names, oldest first; none (and no error) for an unknown account.
+	ListMemberships(ctx context.Context, accountID string) ([]*Membership, error)
+	// AddMembership makes an existing account a member of a tenant.
+	// NotFound: no such tenant or account. Conflict: it is a member
+	// already. Invalid: unknown role.
+	AddMembership(ctx context.Context, m *Membership) error
+	// RevokeAccountSessions is RevokeUserSessions across every tenant of
+	// the account: for what is account-wide (a password, a second factor).
+	RevokeAccountSessions(ctx context.Context, accountID, exceptID string, at time.Time, reason string) error
 
 	// CreateSession stores a session. NotFound: no such user in the tenant.
 	// Conflict: the id is taken, or the token hash is or was the token hash
@@ -113,6 +141,12 @@ type Store interface {
 	// transaction. NotFound. Conflict: the new token hash is, or was, the
 	// token hash of any session, this one included.
 	UpdateSession(ctx context.Context, tenantID, id string, fn func(*Session) error) (*Session, error)
+	// MoveSession moves a session to another tenant of its account (a
+	// tenant switch) and changes it through fn (see UpdateSession), in one
+	// transaction; the session keeps its id and token history, and is no
+	// longer found in the tenant it left. NotFound: no such session in
+	// tenantID, or its account is not a member of toTenantID.
+	MoveSession(ctx context.Context, tenantID, id, toTenantID string, fn func(*Session) error) (*Session, error)
 	// RevokeUserSessions revokes, at the given time and for the given
 	// reason, every session of a user that is not yet revoked, except the
 	// one with id exceptID (none when empty). Revoking no session is not an

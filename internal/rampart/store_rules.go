@@ -1,5 +1,7 @@
 package rampart
 
+import "reflect"
+
 // The rules of the Store contract that do not depend on the database. Both
 // stores call these, so that each rule is written once, here, and the stores
 // keep only storage: queries, locks and the mapping of driver errors.
@@ -37,7 +39,7 @@ func RoundTimes(records ...interface{ roundTimes() }) {
 }
 
 // Updatable is a record that a Store update method changes through a
-// function: a *User, *Session or *Order.
+// function: a *User, *Account, *Session or *Order.
 type Updatable[T any] interface {
 	*T
 	roundTimes()
@@ -70,6 +72,40 @@ func (u *User) roundTimes() {
 
 func (u *User) keepImmutable(before *User) {
 	u.ID, u.TenantID, u.CreatedAt = before.ID, before.TenantID, before.CreatedAt
+}
+
+func (a *Account) roundTimes() {
+	a.CreatedAt = Timestamp(a.CreatedAt)
+	a.UpdatedAt = Timestamp(a.UpdatedAt)
+}
+
+func (a *Account) keepImmutable(before *Account) {
+	a.ID, a.CreatedAt = before.ID, before.CreatedAt
+}
+
+func (m *Membership) roundTimes() {
+	m.CreatedAt = Timestamp(m.CreatedAt)
+	m.UpdatedAt = Timestamp(m.UpdatedAt)
+}
+
+// AccountChanged reports whether an update of a user changed what belongs
+// to the account rather than the membership: a store then writes the
+// account too, with the user's UpdatedAt.
+func AccountChanged(before, after *User) bool {
+	return before.Email != after.Email || before.PasswordHash != after.PasswordHash ||
+		before.EmailVerified != after.EmailVerified || !reflect.DeepEqual(before.MFA, after.MFA)
+}
+
+// CheckNewMembership returns an Invalid error unless m names an account, a
+// tenant and a known role.
+func CheckNewMembership(m *Membership) error {
+	if m.TenantID == "" || m.AccountID == "" {
+		return Errorf(KindInvalid, "a membership needs a tenant and an account")
+	}
+	if m.Role != RoleMember && m.Role != RoleAdmin {
+		return Errorf(KindInvalid, "unknown role")
+	}
+	return nil
 }
 
 func (s *Session) roundTimes() {

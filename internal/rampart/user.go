@@ -13,20 +13,60 @@ const (
 	RoleAdmin  Role = "admin"
 )
 
-// User is a person who signs in to one tenant.
+// User is an account seen through one of its memberships: the person as
+// one tenant knows them. ID is the account's id, so the same person has
+// the same user id in every tenant; TenantID, Role, DisplayName, CreatedAt
+// and UpdatedAt are the membership's; Email, PasswordHash, EmailVerified
+// and MFA are the account's, shared by every tenant of the account (one
+// password and one second factor everywhere).
 type User struct {
 	ID       string
 	TenantID string
-	// Email is kept as entered. It is unique across all tenants, ignoring
-	// case (see EmailKey), so that sign-in by email finds exactly one user
-	// without knowing the tenant.
-	Email        string
-	DisplayName  string
-	Role         Role
-	PasswordHash string // argon2id in PHC string format
-	MFA          MFA
+	// Email is kept as entered. It is unique across all accounts, ignoring
+	// case (see EmailKey), so that sign-in by email finds exactly one
+	// account without knowing the tenant.
+	Email         string
+	DisplayName   string
+	Role          Role
+	PasswordHash  string // argon2id in PHC string format
+	EmailVerified bool
+	MFA           MFA
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Account is a person's global identity: one email, password and second
+// factor, and a membership in each of its tenants.
+type Account struct {
+	ID            string
+	Email         string
+	PasswordHash  string
+	EmailVerified bool
+	MFA           MFA
+	// LastTenantID is the tenant of the account's last sign-in or tenant
+	// switch, where the next sign-in goes by default; "" when unknown. It
+	// is only a hint: sign-in checks it against the memberships.
+	LastTenantID string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+}
+
+// Membership gives an account a role and a display name in one tenant.
+type Membership struct {
+	TenantID    string
+	TenantName  string // filled by reads; ignored by AddMembership
+	AccountID   string
+	Role        Role
+	DisplayName string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// UserOf is account a seen through membership m.
+func UserOf(a *Account, m *Membership) *User {
+	return &User{ID: a.ID, TenantID: m.TenantID, Email: a.Email, DisplayName: m.DisplayName, Role: m.Role,
+		PasswordHash: a.PasswordHash, EmailVerified: a.EmailVerified, MFA: a.MFA,
+		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
 // MFA is a user's second factor. Secrets and codes reach the store already

@@ -4,7 +4,8 @@
 //
 // Store wraps a rampart.Store. GetSession answers from memory for at most
 // TTL after the session was read. Every change that can end a session made
-// through this Store (UpdateSession, RevokeUserSessions, DeleteUser, also
+// through this Store (UpdateSession, MoveSession, RevokeUserSessions, RevokeAccountSessions,
+// DeleteUser, also
 // inside Atomically) forgets the cached copies before it returns, and is published on the Bus, so that
 // the other replicas forget theirs too. TTL bounds how stale a copy can get
 // if a message is lost, or when replicas share no bus.
@@ -36,9 +37,9 @@ type Bus interface {
 
 // Message names what to forget.
 type Message struct {
-	Kind     string // "s": one session, "u": every session of a user
-	TenantID string
-	ID       string // the session id or the user id
+	Kind     string // "s": one session, "u": every session of a user in a tenant, "a": of an account in every tenant
+	TenantID string // empty for "a"
+	ID       string // the session id, or the user (account) id
 }
 
 // Store is a rampart.Store whose GetSession is cached.
@@ -110,6 +111,18 @@ func (s *Store) RevokeUserSessions(ctx context.Context, tenantID, userID, except
 	return err
 }
 
+func (s *Store) RevokeAccountSessions(ctx context.Context, accountID, exceptID string, at time.Time, reason string) error {
+	err := s.Store.RevokeAccountSessions(ctx, accountID, exceptID, at, reason)
+	s.invalidate(ctx, Message{Kind: "a", ID: accountID})
+	return err
+}
+
+func (s *Store) MoveSession(ctx context.Context, tenantID, id, toTenantID string, fn func(*rampart.Session) error) (*rampart.Session, error) {
+	sess, err := s.Store.MoveSession(ctx, tenantID, id, toTenantID, fn)
+	s.invalidate(ctx, Message{Kind: "s", TenantID: tenantID, ID: id})
+	return sess, err
+}
+
 func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 	err := s.Store.DeleteUser(ctx, tenantID, id)
 	s.invalidate(ctx, Message{Kind: "u", TenantID: tenantID, ID: id})
@@ -151,6 +164,16 @@ func (u *unit) RevokeUserSessions(ctx context.Context, tenantID, userID, exceptI
 	return u.Store.RevokeUserSessions(ctx, tenantID, userID, exceptID, at, reason)
 }
 
+func (u *unit) RevokeAccountSessions(ctx context.Context, accountID, exceptID string, at time.Time, reason string) error {
+	u.changed = append(u.changed, Message{Kind: "a", ID: accountID})
+	return u.Store.RevokeAccountSessions(ctx, accountID, exceptID, at, reason)
+}
+
+func (u *unit) MoveSession(ctx context.Context, tenantID, id, toTenantID string, fn func(*rampart.Session) error) (*rampart.Session, error) {
+	u.changed = append(u.changed, Message{Kind: "s", TenantID: tenantID, ID: id})
+	return u.Store.MoveSession(ctx, tenantID, id, toTenantID, fn)
+}
+
 func (u *unit) DeleteUser(ctx context.Context, tenantID, id string) error {
 	u.changed = append(u.changed, Message{Kind: "u", TenantID: tenantID, ID: id})
 	return u.Store.DeleteUser(ctx, tenantID, id)
@@ -178,6 +201,12 @@ func (s *Store) Forget(m Message) {
 	case "u":
 		for k, e := range s.entries {
 			if k.tenantID == m.TenantID && e.session.UserID == m.ID {
+				delete(s.entries, k)
+			}
+		}
+	case "a":
+		for k, e := range s.entries {
+			if e.session.UserID == m.ID {
 				delete(s.entries, k)
 			}
 		}

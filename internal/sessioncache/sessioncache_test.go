@@ -172,3 +172,54 @@ func TestRevocationCrossesReplicasThroughRedis(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestAccountWideChangesAreSeenOnTheNextRead: revoking an account's
+// sessions in every tenant, and moving a session to another tenant, clear
+// the cached copies at once, directly and inside a unit, so that the
+// moved session's old tenant no longer finds it.
+func TestAccountWideChangesAreSeenOnTheNextRead(t *testing.T) {
+	for _, inUnit := range []bool{false, true} {
+		db, s1, s2 := fixture(t)
+		cache := New(db, nil, nil)
+		ctx := t.Context()
+		via := func(f func(st rampart.Store) error) {
+			t.Helper()
+			var err error
+			if inUnit {
+				err = cache.Atomically(ctx, f)
+			} else {
+				err = f(cache)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := time.Now()
+		other := &rampart.Tenant{ID: rampart.NewID(), Name: "Other", CreatedAt: now}
+		otherAdmin := &rampart.User{ID: rampart.NewID(), TenantID: other.ID, Email: rampart.NewID() + "@example.com",
+			DisplayName: "B", Role: rampart.RoleAdmin, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+		if err := db.CreateTenant(ctx, other, otherAdmin); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.AddMembership(ctx, &rampart.Membership{TenantID: other.ID, AccountID: s1.UserID, Role: rampart.RoleMember,
+			DisplayName: "A", CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		cache.GetSession(ctx, s1.TenantID, s1.ID)
+		cache.GetSession(ctx, s2.TenantID, s2.ID)
+
+		via(func(st rampart.Store) error {
+			_, err := st.MoveSession(ctx, s1.TenantID, s1.ID, other.ID, func(*rampart.Session) error { return nil })
+			return err
+		})
+		if _, err := cache.GetSession(ctx, s1.TenantID, s1.ID); rampart.ErrorKind(err) != rampart.KindNotFound {
+			t.Fatalf("in unit %v: a moved session is still found in its old tenant: %v", inUnit, err)
+		}
+		via(func(st rampart.Store) error {
+			return st.RevokeAccountSessions(ctx, s2.UserID, "", time.Now(), "password changed")
+		})
+		if got, _ := cache.GetSession(ctx, s2.TenantID, s2.ID); got.RevokedAt.IsZero() {
+			t.Fatalf("in unit %v: a session revoked with its account's came back live from the cache", inUnit)
+		}
+	}
+}

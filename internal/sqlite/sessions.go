@@ -106,3 +106,27 @@ func (s *Store) RevokeUserSessions(ctx context.Context, tenantID, userID, except
 	return s.exec(ctx, "revoke sessions", "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE tenant_id = ? AND user_id = ? AND id <> ? AND revoked_at IS NULL",
 		micros(rampart.Timestamp(at)), reason, tenantID, userID, exceptID)
 }
+
+func (s *Store) RevokeAccountSessions(ctx context.Context, accountID, exceptID string, at time.Time, reason string) error {
+	return s.exec(ctx, "revoke account sessions", "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL",
+		micros(rampart.Timestamp(at)), reason, accountID, exceptID)
+}
+
+func (s *Store) MoveSession(ctx context.Context, tenantID, id, toTenantID string, fn func(*rampart.Session) error) (*rampart.Session, error) {
+	var moved *rampart.Session
+	err := s.Atomically(ctx, func(st rampart.Store) error {
+		tx := st.(*Store)
+		// The foreign key to memberships refuses a tenant the account is
+		// not a member of (NotFound); the token hashes follow by cascade.
+		err := tx.execOne(ctx, "move session", "session", "UPDATE sessions SET tenant_id = ? WHERE tenant_id = ? AND id = ?", toTenantID, tenantID, id)
+		if err != nil {
+			return err
+		}
+		moved, err = tx.UpdateSession(ctx, toTenantID, id, fn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return moved, nil
+}

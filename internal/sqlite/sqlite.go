@@ -173,7 +173,25 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.Up(ctx); err != nil {
+	_, err = p.Up(ctx)
+	return s.afterMigration(ctx, err)
+}
+
+// afterMigration restores the writer connection after goose ran
+// migrations, given goose's error. A migration that runs outside goose's
+// transaction (00004) turns foreign keys off around a transaction of its
+// own; if one of its statements failed, that transaction may still be open
+// and foreign keys still off on the one writer connection, which every
+// later write would then inherit. So: roll back whatever is open (an error
+// here just means nothing was), and turn foreign keys on again.
+func (s *Store) afterMigration(ctx context.Context, err error) error {
+	if err != nil {
+		_, _ = s.writerDB.ExecContext(ctx, "ROLLBACK")
+	}
+	if _, ferr := s.writerDB.ExecContext(ctx, "PRAGMA foreign_keys = ON"); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err != nil {
 		return dbError("migrate", err)
 	}
 	return nil

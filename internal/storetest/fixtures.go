@@ -36,6 +36,12 @@ func newUser(tenantID string, role rampart.Role) *rampart.User {
 	}
 }
 
+// accountOf is the account that CreateUser (or CreateTenant) makes of u.
+func accountOf(u *rampart.User) *rampart.Account {
+	return &rampart.Account{ID: u.ID, Email: u.Email, PasswordHash: u.PasswordHash, EmailVerified: u.EmailVerified,
+		MFA: u.MFA, LastTenantID: u.TenantID, CreatedAt: u.CreatedAt, UpdatedAt: u.CreatedAt}
+}
+
 func newSession(tenantID, userID string, created time.Time) *rampart.Session {
 	return &rampart.Session{
 		ID:            rampart.NewID(),

@@ -65,10 +65,10 @@ func testUsers(t *testing.T, s rampart.Store) {
 	check(t, err)
 	equal(t, got, u)
 
-	got, err = s.FindUserByEmail(ctx, strings.ToUpper(u.Email))
+	acct, err := s.FindAccountByEmail(ctx, strings.ToUpper(u.Email))
 	check(t, err)
-	equal(t, got, u)
-	_, err = s.FindUserByEmail(ctx, "nobody@example.com")
+	equal(t, acct, accountOf(u))
+	_, err = s.FindAccountByEmail(ctx, "nobody@example.com")
 	wantKind(t, err, rampart.KindNotFound)
 
 	wantKind(t, s.CreateUser(ctx, u), rampart.KindConflict)
@@ -132,10 +132,10 @@ func testEmailUnique(t *testing.T, s rampart.Store) {
 	other.Email = strings.ToLower(u.Email)
 	wantKind(t, s.CreateUser(ctx, other), rampart.KindConflict)
 
-	got, err := s.FindUserByEmail(ctx, strings.ToUpper(u.Email))
+	got, err := s.FindAccountByEmail(ctx, strings.ToUpper(u.Email))
 	check(t, err)
 	if got.ID != u.ID || got.Email != u.Email {
-		t.Errorf("FindUserByEmail: got user %s <%s>, want %s <%s> as entered", got.ID, got.Email, u.ID, u.Email)
+		t.Errorf("FindAccountByEmail: got account %s <%s>, want %s <%s> as entered", got.ID, got.Email, u.ID, u.Email)
 	}
 
 	_, err = s.UpdateUser(ctx, tenantA.ID, u.ID, func(u *rampart.User) error {
