@@ -64,6 +64,9 @@ type Config struct {
 	AlertRules          []signals.Rule // RAMPART_ALERT_<RULE>: the detection rules with their thresholds
 	AlertWebhookURL     Secret         // RAMPART_ALERT_WEBHOOK_URL: where alerts are POSTed, signed; empty: no webhook
 	AlertWebhookSecret  Secret         // RAMPART_ALERT_WEBHOOK_SECRET: the HMAC-SHA256 key of the webhook's signature
+	SMTPURL             Secret         // RAMPART_SMTP_URL: smtp:// (STARTTLS off loopback) or smtps://; empty: .eml files
+	MailFrom            string         // RAMPART_MAIL_FROM
+	PublicURL           string         // RAMPART_PUBLIC_URL: the links' base, without a trailing slash
 	// dialer, when set (serve sets it), is the egress dialer every outbound
 	// connection goes through; see Config.outbound.
 	dialer *egress.Dialer
@@ -352,7 +355,7 @@ var variables = append([]variable{
 		},
 		show: func(c Config) string { return c.AlertWebhookSecret.String() },
 	}},
-}, alertVariables()...)
+}, append(alertVariables(), mailVariables()...)...)
 
 // knownVars is every RAMPART_* name, NAME_FILE of secrets included. Any
 // other name with the prefix is reported, because a misspelt name
@@ -423,6 +426,8 @@ func loadConfig(environ []string) (Config, error) {
 	if (c.AlertWebhookURL != "") != (c.AlertWebhookSecret != "") && !p.named["RAMPART_ALERT_WEBHOOK_URL"] && !p.named["RAMPART_ALERT_WEBHOOK_SECRET"] {
 		p.add("RAMPART_ALERT_WEBHOOK_SECRET", "RAMPART_ALERT_WEBHOOK_URL and RAMPART_ALERT_WEBHOOK_SECRET go together: an unsigned alert could be forged")
 	}
+
+	c.mailProblems(&p)
 
 	if c.Env == envProduction {
 		for _, pc := range c.postureChecks() {

@@ -36,6 +36,8 @@ func (c Config) postureChecks() []postureCheck {
 		c.checkDatabaseTLS(),
 		c.checkRedisTLS(),
 		c.checkLogLevel(),
+		c.checkMailTransport(),
+		c.checkPublicURL(),
 	}
 }
 
