@@ -50,7 +50,7 @@ type Endpoint struct {
 func ParseSMTPURL(raw string) (Endpoint, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Opaque != "" || u.Hostname() == "" {
-		return Endpoint{}, errors.New("must be smtp://[user[:password]@]host[:port] or smtps://...")
+		return Endpoint{}, errors.New("must be smtp://[user[:password]@]host[:port] or smtps://[user[:password]@]host[:port]")
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return Endpoint{}, errors.New("must have no path, query or fragment")
@@ -155,7 +155,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 			}
 			c := tls.Client(conn, tc)
 			if err := c.HandshakeContext(ctx); err != nil {
-				conn.Close()
+				_ = conn.Close() // the handshake's error is the one to report
 				return nil, err
 			}
 			return c, nil
