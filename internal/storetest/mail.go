@@ -151,7 +151,7 @@ func testConcurrentMailClaims(t *testing.T, s rampart.Store) {
 	var wg sync.WaitGroup
 	for range claimers {
 		wg.Go(func() {
-			for {
+			for range n { // bounded: a broken lease would hand out the same messages forever
 				claimed, err := s.ClaimMail(ctx, base.Add(time.Minute), time.Hour, 7)
 				if err != nil {
 					t.Error(err)
