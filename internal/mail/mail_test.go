@@ -516,3 +516,27 @@ func TestFilesTransport(t *testing.T) {
 		t.Errorf("%d files in the mail directory, want 1", len(entries))
 	}
 }
+
+// TestAMessageThatDoesNotOpenIsGivenUpAtOnce: sealed under another master
+// key, no retry can help: failed on the first attempt, nothing sent, the
+// event recorded.
+func TestAMessageThatDoesNotOpenIsGivenUpAtOnce(t *testing.T) {
+	r := newRig(t)
+	id := r.enqueue()
+	other := make([]byte, 32)
+	rand.Read(other)
+	box, err := seal.New(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := smtptest.Start(t, smtptest.Options{})
+	r.box = box
+	r.sender(smtpTransport(t, srv, mail.LoopbackPlain, "", ""), nil).Pass(t.Context())
+	stored, _ := r.store.GetMail(t.Context(), id)
+	if stored.FailedAt.IsZero() || stored.Attempts != 1 || srv.Attempts() != 0 {
+		t.Errorf("a message that does not open: %+v, %d RCPT seen", stored, srv.Attempts())
+	}
+	if ev := r.events.all(); len(ev) != 1 || ev[0].Type != rampart.EventDeliveryFailure {
+		t.Errorf("events %+v", ev)
+	}
+}
