@@ -70,7 +70,8 @@ type Sender struct {
 	cfg                   Config
 	sent, failed, retries *prometheus.CounterVec
 	backlog               prometheus.Gauge
-	mu                    sync.Mutex // one pass at a time
+	mu                    sync.Mutex // one pass at a time; guards claimFailing
+	claimFailing          bool
 	randMu                sync.Mutex
 	rnd                   *rand.Rand
 }
@@ -162,10 +163,17 @@ func (s *Sender) Pass(ctx context.Context) int {
 		// yet tried would wait out the lease if this process stopped.
 		claimed, err := s.cfg.Store.ClaimMail(ctx, s.cfg.Now(), s.cfg.Lease, 1)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.cfg.Logger.Warn("mail outbox: claim", slog.String("error", err.Error()))
+			// Once per outage, not every poll: the store's own health is
+			// reported by /readyz and rampart_ready.
+			if ctx.Err() == nil && !s.claimFailing {
+				s.cfg.Logger.Warn("mail outbox: cannot claim; retrying at each poll", slog.String("error", err.Error()))
 			}
+			s.claimFailing = true
 			break
+		}
+		if s.claimFailing {
+			s.cfg.Logger.Info("mail outbox: claiming again")
+			s.claimFailing = false
 		}
 		if len(claimed) == 0 {
 			break
