@@ -82,6 +82,16 @@ func (s *Store) GetMail(ctx context.Context, id string) (*rampart.OutboxMessage,
 	return get(ctx, s, "get mail", "message", scanMail, "SELECT "+mailColumns+" FROM mail_outbox WHERE id = $1", id)
 }
 
+func (s *Store) PurgeMail(ctx context.Context, before time.Time) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, "DELETE FROM mail_outbox WHERE sent_at < $1 OR failed_at < $1", rampart.Timestamp(before))
+	if err != nil {
+		return 0, s.dbError("purge mail", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 func (s *Store) CountPendingMail(ctx context.Context) (int, error) {
 	var n int
 	if _, err := get(ctx, s, "count pending mail", "count", func(row pgx.Row) (int, error) { return 0, row.Scan(&n) },

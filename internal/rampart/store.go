@@ -205,6 +205,10 @@ type Store interface {
 	GetMail(ctx context.Context, id string) (*OutboxMessage, error)
 	// CountPendingMail counts the messages neither sent nor failed.
 	CountPendingMail(ctx context.Context) (int, error)
+	// PurgeMail deletes the messages sent or failed before the given time
+	// (their content is already erased; what remains is bookkeeping) and
+	// returns how many. Pending messages are never deleted.
+	PurgeMail(ctx context.Context, before time.Time) (int, error)
 }
 
 // MaxPageLimit is the largest page a store returns.

@@ -93,6 +93,19 @@ func (s *Store) GetMail(ctx context.Context, id string) (*rampart.OutboxMessage,
 	return get(ctx, s.reader, "get mail", "message", scanMail, "SELECT "+mailColumns+" FROM mail_outbox WHERE id = ?", id)
 }
 
+func (s *Store) PurgeMail(ctx context.Context, before time.Time) (int, error) {
+	b := micros(rampart.Timestamp(before))
+	res, err := s.writer.ExecContext(ctx, "DELETE FROM mail_outbox WHERE sent_at < ? OR failed_at < ?", b, b)
+	if err != nil {
+		return 0, dbError("purge mail", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, dbError("purge mail", err)
+	}
+	return int(n), nil
+}
+
 func (s *Store) CountPendingMail(ctx context.Context) (int, error) {
 	var n int
 	if err := s.reader.QueryRowContext(ctx, "SELECT count(*) FROM mail_outbox WHERE "+mailPending).Scan(&n); err != nil {

@@ -104,6 +104,25 @@ func testMailOutbox(t *testing.T, s rampart.Store) {
 	_, err = s.GetMail(ctx, rampart.NewID())
 	wantKind(t, err, rampart.KindNotFound)
 	wantKind(t, s.MarkMailSent(ctx, rampart.NewID(), after), rampart.KindNotFound)
+
+	// Purging: settled messages before the time go, pending ones never.
+	n, err := s.PurgeMail(ctx, after) // older was sent after it, newer failed at it
+	check(t, err)
+	if n != 0 {
+		t.Errorf("purged %d messages settled at or after the time", n)
+	}
+	n, err = s.PurgeMail(ctx, base.Add(100*24*time.Hour))
+	check(t, err)
+	if n != 2 {
+		t.Errorf("purged %d, want the sent and the failed message", n)
+	}
+	for _, id := range []string{older.ID, newer.ID} {
+		_, err = s.GetMail(ctx, id)
+		wantKind(t, err, rampart.KindNotFound)
+	}
+	_, err = s.GetMail(ctx, later.ID)
+	check(t, err)
+	countIs(t, s, 1)
 }
 
 func countIs(t *testing.T, s rampart.Store, want int) {
