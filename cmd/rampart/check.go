@@ -20,6 +20,7 @@ func configCheck(environ []string, stdout, stderr io.Writer) error {
 	cfg, loadErr := loadConfig(environ)
 	cfg.writeEffective(stdout)
 	fmt.Fprintln(stdout)
+	fmt.Fprintln(stdout, "mail:", cfg.mailMode())
 	for _, v := range variables {
 		// Only the rate classes, as before the table: this output is an
 		// interface operators script against. RAMPART_AUTO_MIGRATE also

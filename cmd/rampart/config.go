@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,9 @@ type Config struct {
 	AutoBlock           bool           // RAMPART_AUTO_BLOCK: detection's source alerts block the source (block.go)
 	BlockExempt         []netip.Prefix // RAMPART_BLOCK_EXEMPT: never blocked (nor are the trusted proxies)
 	BlockDuration       time.Duration  // RAMPART_BLOCK_DURATION: a first block's length; repeats grow
+	SMTPURL             Secret         // RAMPART_SMTP_URL: smtp:// (STARTTLS off loopback) or smtps://; empty: .eml files
+	MailFrom            string         // RAMPART_MAIL_FROM
+	PublicURL           string         // RAMPART_PUBLIC_URL: the links' base, without a trailing slash
 	// dialer, when set (serve sets it), is the egress dialer every outbound
 	// connection goes through; see Config.outbound.
 	dialer *egress.Dialer
@@ -355,7 +359,7 @@ var variables = append([]variable{
 		},
 		show: func(c Config) string { return c.AlertWebhookSecret.String() },
 	}},
-}, append(alertVariables(), blockVariables()...)...)
+}, slices.Concat(alertVariables(), blockVariables(), mailVariables())...)
 
 // knownVars is every RAMPART_* name, NAME_FILE of secrets included. Any
 // other name with the prefix is reported, because a misspelt name
@@ -426,6 +430,8 @@ func loadConfig(environ []string) (Config, error) {
 	if (c.AlertWebhookURL != "") != (c.AlertWebhookSecret != "") && !p.named["RAMPART_ALERT_WEBHOOK_URL"] && !p.named["RAMPART_ALERT_WEBHOOK_SECRET"] {
 		p.add("RAMPART_ALERT_WEBHOOK_SECRET", "RAMPART_ALERT_WEBHOOK_URL and RAMPART_ALERT_WEBHOOK_SECRET go together: an unsigned alert could be forged")
 	}
+
+	c.mailProblems(&p)
 
 	if c.Env == envProduction {
 		for _, pc := range c.postureChecks() {

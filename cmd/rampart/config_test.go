@@ -106,6 +106,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		StartupTimeout:    60 * time.Second,
 		AlertRules:        signals.DefaultRules(),
 		BlockDuration:     15 * time.Minute,
+		PublicURL:         "http://127.0.0.1:8080",
 	}
 	if got, w := fmt.Sprintf("%#v", c), fmt.Sprintf("%#v", want); got != w {
 		t.Errorf("defaults:\n got %s\nwant %s", got, w)
@@ -597,6 +598,7 @@ func TestPostureChecks(t *testing.T) {
 		"master_key": false, "cors_origins": true, "pprof_admin_loopback": true,
 		"admin_addr_separate": true, "database_explicit": false, "database_tls": true,
 		"redis_tls": true, "log_level": true, "refresh_cookie": true,
+		"mail_transport": true, "public_url": false, // links over http://127.0.0.1:8080
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("postureChecks = %v, want %v", got, want)

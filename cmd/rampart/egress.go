@@ -52,6 +52,13 @@ func egressRules(cfg Config) ([]egress.Rule, error) {
 		}
 		rules = append(rules, rule)
 	}
+	if cfg.SMTPURL != "" {
+		rule, err := smtpRule(cfg.SMTPURL.Reveal())
+		if err != nil {
+			return nil, errors.New("RAMPART_SMTP_URL: the host is not a name or an IP address with a usable port")
+		}
+		rules = append(rules, rule)
+	}
 	return append(rules, cfg.EgressAllow...), nil
 }
 

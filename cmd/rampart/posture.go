@@ -38,6 +38,8 @@ var postureRules = []struct {
 	{"database_tls", "RAMPART_DATABASE_URL", Config.checkDatabaseTLS},
 	{"redis_tls", "RAMPART_REDIS_URL", Config.checkRedisTLS},
 	{"log_level", "RAMPART_LOG_LEVEL", Config.checkLogLevel},
+	{"mail_transport", "RAMPART_SMTP_URL", Config.checkMailTransport},
+	{"public_url", "RAMPART_PUBLIC_URL", Config.checkPublicURL},
 }
 
 // postureChecks evaluates every production rule whatever the environment,

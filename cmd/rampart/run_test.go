@@ -237,6 +237,7 @@ const (
 	runCanaryBearer   = "CANARY-BEARER-TOKEN"
 	runCanaryCookie   = "CANARY-COOKIE"
 	runCanaryPassword = "CANARY-PW-correct-horse"
+	runCanarySMTPPW   = "CANARY-SMTP-PW"
 )
 
 func runCanaryEnviron(t *testing.T) []string {
@@ -244,7 +245,8 @@ func runCanaryEnviron(t *testing.T) []string {
 	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString([]byte(runCanaryKey))+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := testEnviron(t, "RAMPART_REDIS_URL=redis://:"+runCanaryRedisPW+"@127.0.0.1:6379/0")
+	env := testEnviron(t, "RAMPART_REDIS_URL=redis://:"+runCanaryRedisPW+"@127.0.0.1:6379/0",
+		"RAMPART_SMTP_URL=smtp://rampart:"+runCanarySMTPPW+"@127.0.0.1:2525", "RAMPART_MAIL_FROM=no-reply@rampart.example")
 	for i, kv := range env {
 		if strings.HasPrefix(kv, "RAMPART_MASTER_KEY=") {
 			env[i] = "RAMPART_MASTER_KEY_FILE=" + keyFile
@@ -255,7 +257,7 @@ func runCanaryEnviron(t *testing.T) []string {
 
 func assertNoRunCanary(t *testing.T, where, s string) {
 	t.Helper()
-	for _, c := range []string{runCanaryKey, base64.StdEncoding.EncodeToString([]byte(runCanaryKey)), runCanaryRedisPW,
+	for _, c := range []string{runCanaryKey, base64.StdEncoding.EncodeToString([]byte(runCanaryKey)), runCanaryRedisPW, runCanarySMTPPW,
 		runCanaryBearer, runCanaryCookie, runCanaryPassword} {
 		if strings.Contains(s, c) {
 			t.Errorf("%s contains the canary %q", where, c)

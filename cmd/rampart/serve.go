@@ -24,6 +24,7 @@ import (
 	"example.com/rampart/internal/app"
 	"example.com/rampart/internal/httpapi"
 	"example.com/rampart/internal/logging"
+	"example.com/rampart/internal/mail"
 	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/secevents"
@@ -174,9 +175,12 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 		blocks = detector.blocks
 		go detector.blocks.Run(ctx)
 	}
+	// The outbox's sender is woken by the domain after each commit that
+	// queues mail (rampart.MailNotifier), and polls in any case.
+	mailWake := mail.NewNotifier()
 	appCfg := app.Config{Store: st, MasterKey: master, Argon2: cfg.Argon2,
 		Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Identity: idCfg,
-		Throttle: lim.throttle, Checkpoints: checkpoints, Events: events}
+		Throttle: lim.throttle, Checkpoints: checkpoints, Events: events, Mail: mailWake}
 	// Revocations reach the other replicas' session caches through Redis.
 	var bus *sessioncache.RedisBus
 	if lim.redis != nil {
@@ -195,6 +199,14 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 			Help: "Session revocations received over Redis and applied to this replica's session cache.",
 		}, func() float64 { return float64(bus.Received()) }))
 	}
+	sender, err := newMailSender(cfg, st, parts.Deps.Sealer, mailWake, events, registry, logger)
+	if err != nil {
+		logger.Error("mail", slog.String("error", err.Error()))
+		return errReported
+	}
+	senderCtx, stopSender := context.WithCancel(ctx)
+	defer stopSender()
+	senderDone := runSender(senderCtx, sender)
 	setMemoryLimit(cfg.Argon2, logger)
 	// Another replica or `rampart keys rotate` may rotate the signing keys:
 	// pick them up at once when Redis tells, and by polling in any case.
@@ -252,6 +264,14 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	err = errors.Join(public.Shutdown(shutdownCtx), admin.Shutdown(shutdownCtx))
+	// The sender stops after the attempt in progress; what it did not
+	// claim stays queued for the next start.
+	stopSender()
+	select {
+	case <-senderDone:
+	case <-shutdownCtx.Done():
+		logger.Warn("mail sender still busy at the shutdown deadline; its message is retried after its lease")
+	}
 	if err != nil {
 		logger.Error("shutdown", slog.String("error", err.Error()))
 		return errReported

@@ -50,6 +50,7 @@ type Config struct {
 	Revocations sessioncache.Bus          // nil: revocations reach this replica only
 	Checkpoints rampart.AuditCheckpointer // nil: no checkpoints exported
 	Events      rampart.SecurityEvents    // nil: no security events recorded (internal/secevents builds one)
+	Mail        rampart.MailNotifier      // nil: queued mail waits for the sender's poll (internal/mail.Notifier wakes it)
 	Now         func() time.Time          // nil: time.Now; tests move a clock
 }
 
@@ -117,6 +118,7 @@ func Build(ctx context.Context, cfg Config) (*App, error) {
 		TOTP:     totp.Authenticator{},
 		Now:      cfg.Now,
 		Events:   cfg.Events,
+		Mail:     cfg.Mail,
 	}
 	services, err := rampart.New(deps, cfg.Identity)
 	if err != nil {

@@ -60,6 +60,7 @@ type Identity struct {
 	totp     TOTP
 	auditor  Auditor
 	events   securityEvents
+	outbox   Outbox // reset, verification and notice mail
 	now      func() time.Time
 	cfg      IdentityConfig
 }

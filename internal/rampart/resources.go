@@ -16,6 +16,7 @@ type Resources struct {
 	policy  PasswordPolicy
 	auditor Auditor
 	events  securityEvents
+	outbox  Outbox         // invitations
 	stepUp  *Authenticator // a role change needs a recent password proof
 	now     func() time.Time
 }

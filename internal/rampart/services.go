@@ -18,6 +18,9 @@ type Deps struct {
 	TOTP     TOTP
 	Now      func() time.Time // nil means time.Now
 	Events   SecurityEvents   // nil: security events are not recorded
+	// Mail wakes the mail sender after a message is committed to the
+	// outbox; nil: the sender finds it at its next poll.
+	Mail MailNotifier
 }
 
 // Services are the domain: three services, each holding only the
@@ -26,6 +29,9 @@ type Services struct {
 	Identity  *Identity      // accounts: signup, sign-in, sessions, passwords, second factors
 	Resources *Resources     // a tenant's orders, users, API keys and audit log
 	Auth      *Authenticator // every bearer credential to a Principal; the step-up rule
+	// Outbox is how the services queue mail (sealed under the master key,
+	// in the caller's unit); exported for operator commands and tests.
+	Outbox Outbox
 }
 
 // New builds the domain services from their adapters.
@@ -45,11 +51,13 @@ func New(d Deps, cfg IdentityConfig) (*Services, error) {
 	}
 	auditor := Auditor{now: d.Now}
 	events := securityEvents{sink: d.Events, now: d.Now}
+	outbox := NewOutbox(d.Sealer, d.Mail, d.Now)
 	auth := &Authenticator{store: d.Store, verifier: d.Verifier, now: d.Now, stepUpMaxAge: cfg.StepUpMaxAge}
 	return &Services{
 		Identity: &Identity{store: d.Store, hasher: d.Hasher, policy: d.Policy, tokens: d.Tokens, sealer: d.Sealer,
-			throttle: d.Throttle, totp: d.TOTP, auditor: auditor, events: events, now: d.Now, cfg: cfg},
-		Resources: &Resources{store: d.Store, hasher: d.Hasher, policy: d.Policy, auditor: auditor, events: events, stepUp: auth, now: d.Now},
+			throttle: d.Throttle, totp: d.TOTP, auditor: auditor, events: events, outbox: outbox, now: d.Now, cfg: cfg},
+		Resources: &Resources{store: d.Store, hasher: d.Hasher, policy: d.Policy, auditor: auditor, events: events, outbox: outbox, stepUp: auth, now: d.Now},
 		Auth:      auth,
+		Outbox:    outbox,
 	}, nil
 }

@@ -237,6 +237,42 @@ type Store interface {
 	// VerifyAuditChain walks the chain. It checks nothing itself. Invalid:
 	// limit is not between 1 and MaxAuditBatch.
 	ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*AuditEvent, error)
+
+	// The mail outbox (see OutboxMessage and Outbox). A message is stored
+	// in the transaction that stores the token it carries, and a sender
+	// claims, delivers and settles it later, at least once.
+
+	// EnqueueMail stores a message to send, due at its NextAttemptAt, with
+	// no attempt, claim or outcome (whatever m says of them is stored as
+	// zero). Conflict: the id is taken. Invalid: no sealed content.
+	EnqueueMail(ctx context.Context, m *OutboxMessage) error
+	// ClaimMail hands out up to limit messages that are neither sent nor
+	// failed, due at now (NextAttemptAt <= now) and not claimed by a lease
+	// that runs past now, oldest due first. Each is leased until now+lease
+	// and its Attempts counts one more, in one transaction: concurrent
+	// claims, from any replica, never hand out the same message while its
+	// lease runs, and a sender that dies mid-delivery leaves the message to
+	// be claimed again when the lease ends. Invalid: see CheckMailClaim.
+	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*OutboxMessage, error)
+	// MarkMailSent records a delivery at the given time, ends the claim and
+	// erases the sealed content. NotFound: no such message still pending.
+	MarkMailSent(ctx context.Context, id string, at time.Time) error
+	// RetryMail ends the claim of a message whose attempt failed and makes
+	// it due again at next, with the reason. NotFound: no such message
+	// still pending.
+	RetryMail(ctx context.Context, id string, next time.Time, reason string) error
+	// FailMail gives up on a message at the given time, with the reason,
+	// ends the claim and erases the sealed content. NotFound: no such
+	// message still pending.
+	FailMail(ctx context.Context, id string, at time.Time, reason string) error
+	// GetMail returns a message, sent and failed ones included. NotFound.
+	GetMail(ctx context.Context, id string) (*OutboxMessage, error)
+	// CountPendingMail counts the messages neither sent nor failed.
+	CountPendingMail(ctx context.Context) (int, error)
+	// PurgeMail deletes the messages sent or failed before the given time
+	// (their content is already erased; what remains is bookkeeping) and
+	// returns how many. Pending messages are never deleted.
+	PurgeMail(ctx context.Context, before time.Time) (int, error)
 }
 
 // MaxPageLimit is the largest page a store returns.

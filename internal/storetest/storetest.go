@@ -59,6 +59,9 @@ func Run(t *testing.T, newStore func(t *testing.T) rampart.Store) {
 		{"Atomically", testAtomically},
 		{"AtomicAuditFailureRollsBack", testAtomicAuditFailureRollsBack},
 		{"ConcurrentAtomicAppends", testConcurrentAtomicAppends},
+		{"MailOutbox", testMailOutbox},
+		{"MailCommitsWithItsUnit", testMailCommitsWithItsUnit},
+		{"ConcurrentMailClaims", testConcurrentMailClaims},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
