@@ -137,6 +137,9 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	}
 	idCfg := rampart.DefaultIdentityConfig
 	idCfg.StepUpMaxAge, idCfg.RefreshGrace = cfg.StepUpMaxAge, cfg.RefreshReuseGrace
+	if cfg.PublicURL != "" {
+		idCfg.PublicURL = cfg.PublicURL
+	}
 	// One security-event stream for the domain and the edge: log, metrics
 	// and the detector, which turns what the events add up to into alerts.
 	detector, err := newDetector(cfg, registry, logger, lim.redis)

@@ -12,6 +12,9 @@ type IdentityConfig struct {
 	SessionMax   time.Duration // a session ends this long after sign-in, used or not
 	RefreshGrace time.Duration // see Refresh; 0 to MaxRefreshGrace
 	StepUpMaxAge time.Duration // see RequireStepUp; more than 0
+	// PublicURL is the base that links in mail point to (RAMPART_PUBLIC_URL),
+	// without a trailing slash.
+	PublicURL string
 }
 
 // MaxRefreshGrace bounds IdentityConfig.RefreshGrace: beyond a minute it is
@@ -29,6 +32,7 @@ var DefaultIdentityConfig = IdentityConfig{
 	SessionMax:   30 * 24 * time.Hour,
 	RefreshGrace: 0,
 	StepUpMaxAge: 10 * time.Minute,
+	PublicURL:    "http://127.0.0.1:8080",
 }
 
 var (

@@ -210,3 +210,12 @@ func PrepareNewMail(m *OutboxMessage) error {
 	RoundTimes(m)
 	return nil
 }
+
+// mailLink is the link a message carries: the page at path under the public
+// URL, with the token in the fragment. A fragment is never sent to a server,
+// so the token stays out of the web server's access logs and out of the
+// Referer header of whatever that page loads; the page reads it and POSTs
+// it to the API.
+func mailLink(publicURL, path, token string) string {
+	return publicURL + path + "#token=" + token
+}

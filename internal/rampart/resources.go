@@ -19,6 +19,8 @@ type Resources struct {
 	outbox  Outbox         // invitations
 	stepUp  *Authenticator // a role change needs a recent password proof
 	now     func() time.Time
+	// publicURL is IdentityConfig.PublicURL, for the links in invitations.
+	publicURL string
 }
 
 // audit records an action of p in p's tenant through tx, the unit that
