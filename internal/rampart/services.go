@@ -58,7 +58,7 @@ func New(d Deps, cfg IdentityConfig) (*Services, error) {
 			throttle: d.Throttle, totp: d.TOTP, auditor: auditor, events: events, outbox: outbox, now: d.Now, cfg: cfg},
 		Resources: &Resources{store: d.Store, hasher: d.Hasher, policy: d.Policy, auditor: auditor, events: events, outbox: outbox, stepUp: auth, now: d.Now,
 			publicURL: cfg.PublicURL},
-		Auth:      auth,
-		Outbox:    outbox,
+		Auth:   auth,
+		Outbox: outbox,
 	}, nil
 }
