@@ -349,6 +349,32 @@ func TestCredentialStuffingAgainstUnknownAccounts(t *testing.T) {
 	}
 }
 
+// Replicas sharing one store number unknown accounts each on their own:
+// a stuffing run dealt over two of them must still count ten accounts, not
+// the five each replica numbered ?1 to ?5 (found by the replay against
+// three replicas of the binary, cmd/rampart TestAttackReplaysAgainstThreeReplicas).
+func TestUnknownAccountsAddUpAcrossReplicas(t *testing.T) {
+	shared := NewMemoryStore(100)
+	var alerts []Alert
+	var replicas []*Detector
+	for range 2 {
+		d, err := New(Config{Rules: DefaultRules()[:1], Store: shared, Logger: slog.New(slog.DiscardHandler),
+			OnAlert: func(a Alert) { alerts = append(alerts, a) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		replicas = append(replicas, d)
+	}
+	for i := range 10 {
+		e := attack("credential_stuffing", i)
+		e.AccountID = ""
+		replicas[i%2].Observe(e)
+	}
+	if len(alerts) != 1 || alerts[0].Rule != "credential_stuffing" || alerts[0].Count != 10 {
+		t.Fatalf("alerts %+v, want credential_stuffing at 10 unknown accounts over two replicas", alerts)
+	}
+}
+
 // A tenant rule counts per tenant: failures spread over two tenants do not
 // add up, and the same number in one tenant fires, for that tenant, where
 // no per-source or per-account rule sees anything (each account fails once,
