@@ -324,6 +324,15 @@ func (d *Detector) memberOf(distinct string, e rampart.SecurityEvent) (string, b
 	switch distinct {
 	case "account":
 		if e.AccountID == "" {
+			if e.Status != 0 {
+				// The edge's 401 for a missing, forged or expired bearer
+				// token (the domain records sign-in failures, with status
+				// 0): no account's credentials were tried, so it is no
+				// failed sign-in. unauthorized_spike counts it. Counting it
+				// as a new account would make ten expired tokens behind one
+				// office NAT "credential stuffing", and block the NAT.
+				return "", false
+			}
 			// The event never carries the email tried, so a failure for an
 			// unknown account cannot be matched to an earlier one: count each
 			// as a new account (stuffing lists are mostly unknown accounts).
