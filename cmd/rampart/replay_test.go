@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json/v2"
 	"fmt"
@@ -124,17 +125,26 @@ func (c *cluster) base() string {
 // an optional bearer token and JSON body.
 func from(t *testing.T, base, src, method, path, bearer string, body any) response {
 	t.Helper()
+	r, err := send(t.Context(), base, src, method, path, bearer, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// send is from for goroutines: it returns the error.
+func send(ctx context.Context, base, src, method, path, bearer string, body any) (response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			t.Fatal(err)
+			return response{}, err
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	req.Header.Set("X-Forwarded-For", src)
 	if body != nil {
@@ -143,14 +153,19 @@ func from(t *testing.T, base, src, method, path, bearer string, body any) respon
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := testClient.Do(req)
+	resp, err := replayClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, resp.Header, string(b)}
+	b, err := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, resp.Header, string(b)}, err
 }
+
+// replayClient keeps a connection per simulated client alive, and bounds
+// every request.
+var replayClient = &http.Client{Timeout: 15 * time.Second,
+	Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}}
 
 func (r response) sourceBlocked() bool {
 	return r.code == http.StatusTooManyRequests && strings.Contains(r.body, "/source-blocked")
@@ -193,33 +208,58 @@ func (c *cluster) signUp(t *testing.T, src string) member {
 // signIn signs m in from src with the right password.
 func (c *cluster) signIn(t *testing.T, src string, m *member) {
 	t.Helper()
-	r := from(t, c.base(), src, "POST", "/v1/auth/login", "", map[string]string{"email": m.email, "password": testPassphrase})
+	if err := c.trySignIn(t.Context(), src, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *cluster) trySignIn(ctx context.Context, src string, m *member) error {
+	r, err := send(ctx, c.base(), src, "POST", "/v1/auth/login", "", map[string]string{"email": m.email, "password": testPassphrase})
+	if err != nil {
+		return err
+	}
 	if r.code != http.StatusOK {
-		t.Fatalf("login of %s: %d %s", m.email, r.code, r.body)
+		return fmt.Errorf("login of %s: %d %s", m.email, r.code, r.body)
 	}
 	var tok struct {
 		AccessToken  string `json:"accessToken"`
 		RefreshToken string `json:"refreshToken"`
 	}
-	decodeInto(t, r, &tok)
+	if err := json.Unmarshal([]byte(r.body), &tok); err != nil {
+		return fmt.Errorf("login: %s: %w", r.body, err)
+	}
 	m.access, m.refresh = tok.AccessToken, tok.RefreshToken
+	return nil
 }
 
 // addMember adds a member to admin's tenant (the admin signed in moments
 // ago: the step-up is fresh).
 func (c *cluster) addMember(t *testing.T, src string, admin member) member {
 	t.Helper()
+	m, err := c.tryAddMember(t.Context(), src, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func (c *cluster) tryAddMember(ctx context.Context, src string, admin member) (member, error) {
 	email := uniqueEmail("member")
-	r := from(t, c.base(), src, "POST", "/v1/users", admin.access,
+	r, err := send(ctx, c.base(), src, "POST", "/v1/users", admin.access,
 		map[string]string{"email": email, "password": testPassphrase, "displayName": "Member", "role": "member"})
+	if err != nil {
+		return member{}, err
+	}
 	if r.code != http.StatusCreated {
-		t.Fatalf("add member: %d %s", r.code, r.body)
+		return member{}, fmt.Errorf("add member: %d %s", r.code, r.body)
 	}
 	var u struct {
 		ID string `json:"id"`
 	}
-	decodeInto(t, r, &u)
-	return member{email: email, id: u.ID, tenant: admin.tenant}
+	if err := json.Unmarshal([]byte(r.body), &u); err != nil {
+		return member{}, fmt.Errorf("add member: %s: %w", r.body, err)
+	}
+	return member{email: email, id: u.ID, tenant: admin.tenant}, nil
 }
 
 // absentOrder is an order id of the right form that no tenant has.
@@ -406,35 +446,15 @@ func TestAttackReplaysAgainstThreeReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts three replicas; skipped with -short")
 	}
-	pgURL := testutil.PostgresURL(t)
-	_, prefix := testutil.Redis(t)
 	const secret = "the replay's webhook secret, long enough"
 	receiver := newAlertReceiver(t, secret)
-	env := append([]string{
-		"RAMPART_ENV=test",
-		"RAMPART_ADDR=127.0.0.1:0",
-		"RAMPART_ADMIN_ADDR=127.0.0.1:0",
-		"RAMPART_DATA_DIR=" + t.TempDir(),
-		"RAMPART_DATABASE_URL=" + pgURL,
-		"RAMPART_MASTER_KEY=" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
-		"RAMPART_TRUSTED_PROXIES=127.0.0.1/32",
-		"RAMPART_RATE_AUTH=10000/1m", "RAMPART_RATE_SIGNUP=10000/1m", "RAMPART_RATE_API=10000/1m", "RAMPART_RATE_PUBLIC=10000/1m",
-		"RAMPART_AUTO_BLOCK=true",
-		"RAMPART_BLOCK_EXEMPT=198.51.100.0/24",
-		"RAMPART_ALERT_WEBHOOK_URL=" + receiver.url,
-		"RAMPART_ALERT_WEBHOOK_SECRET=" + secret,
-	}, redisEnv(prefix)...)
+	// Per-IP limits out of the way: setting up and probing take requests.
+	thresholds := []string{"RAMPART_RATE_AUTH=10000/1m", "RAMPART_RATE_SIGNUP=10000/1m",
+		"RAMPART_RATE_API=10000/1m", "RAMPART_RATE_PUBLIC=10000/1m"}
 	for rule, n := range replayThresholds {
-		env = append(env, fmt.Sprintf("%s=%d/1m", signals.EnvName(rule), n))
+		thresholds = append(thresholds, fmt.Sprintf("%s=%d/1m", signals.EnvName(rule), n))
 	}
-	// One after the other: the first migrates the schema and creates the
-	// signing key the others then load.
-	c := &cluster{}
-	for range 3 {
-		l, _, _, _ := startBinary(t, env)
-		c.bases = append(c.bases, "http://"+l.Addr)
-		c.admins = append(c.admins, "http://"+l.AdminAddr)
-	}
+	c := startCluster(t, receiver, thresholds...)
 	// Every rule but egress_refused has a replay.
 	var missing []string
 	for _, r := range signals.DefaultRules() {
@@ -571,4 +591,37 @@ func (c *cluster) metricSum(t *testing.T, series string) float64 {
 		n += max(metricValue(t, a+"/metrics", series), 0)
 	}
 	return n
+}
+
+// startCluster starts three replicas of the binary on a throwaway
+// PostgreSQL database and Redis prefix, behind the test's client as their
+// trusted proxy, with automatic blocking on (198.51.100.0/24 exempt) and
+// alerts sent to receiver; extra adds settings.
+func startCluster(t *testing.T, receiver *alertReceiver, extra ...string) *cluster {
+	t.Helper()
+	pgURL := testutil.PostgresURL(t)
+	_, prefix := testutil.Redis(t)
+	env := append([]string{
+		"RAMPART_ENV=test",
+		"RAMPART_ADDR=127.0.0.1:0",
+		"RAMPART_ADMIN_ADDR=127.0.0.1:0",
+		"RAMPART_DATA_DIR=" + t.TempDir(),
+		"RAMPART_DATABASE_URL=" + pgURL,
+		"RAMPART_MASTER_KEY=" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
+		"RAMPART_TRUSTED_PROXIES=127.0.0.1/32",
+		"RAMPART_AUTO_BLOCK=true",
+		"RAMPART_BLOCK_EXEMPT=198.51.100.0/24",
+		"RAMPART_ALERT_WEBHOOK_URL=" + receiver.url,
+		"RAMPART_ALERT_WEBHOOK_SECRET=" + string(receiver.secret),
+	}, redisEnv(prefix)...)
+	env = append(env, extra...)
+	// One after the other: the first migrates the schema and creates the
+	// signing key the others then load.
+	c := &cluster{}
+	for range 3 {
+		l, _, _, _ := startBinary(t, env)
+		c.bases = append(c.bases, "http://"+l.Addr)
+		c.admins = append(c.admins, "http://"+l.AdminAddr)
+	}
+	return c
 }
