@@ -324,11 +324,12 @@ var replayThresholds = map[string]int{
 // sources and tenants of its own.
 type replayCase struct {
 	rule   string
+	blocks bool // the source is blocked (the source-scoped rules an automated client trips)
 	attack replay
 }
 
 var replays = []replayCase{
-	{"unauthorized_surge", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"unauthorized_surge", false, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		// Forged tokens from 12 addresses, one each: no source-scoped rule
 		// sees more than one.
 		n := replayThresholds["unauthorized_surge"]
@@ -337,7 +338,7 @@ var replays = []replayCase{
 			return from(t, c.base(), srcs[i], "GET", "/v1/me", forgedToken, nil)
 		})
 	}},
-	{"forbidden_surge", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"forbidden_surge", false, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		n := replayThresholds["forbidden_surge"]
 		srcs := sources(src, n)
 		m := c.signUp(t, srcs[0])
@@ -345,7 +346,7 @@ var replays = []replayCase{
 			return from(t, c.base(), srcs[i], "GET", "/v1/orders/"+absentOrder(i), m.access, nil)
 		})
 	}},
-	{"lockout_storm", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"lockout_storm", false, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		// Five wrong passwords engage the account's sign-in throttle; every
 		// attempt after them is a lockout answer (429 login-throttled).
 		m := c.signUp(t, src)
@@ -355,13 +356,13 @@ var replays = []replayCase{
 			return from(t, c.base(), src, "POST", "/v1/auth/login", "", wrong)
 		})
 	}},
-	{"credential_stuffing", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"credential_stuffing", true, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		return src, repeat(t, replayThresholds["credential_stuffing"], 401, func(int) response {
 			return from(t, c.base(), src, "POST", "/v1/auth/login", "",
 				map[string]string{"email": uniqueEmail("victim"), "password": "not the password at all"})
 		})
 	}},
-	{"password_spraying", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"password_spraying", false, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		m := c.signUp(t, src)
 		n := replayThresholds["password_spraying"]
 		srcs := sources(src, n)
@@ -370,31 +371,31 @@ var replays = []replayCase{
 				map[string]string{"email": m.email, "password": fmt.Sprintf("Spring2026!%d", i)})
 		})
 	}},
-	{"unauthorized_spike", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"unauthorized_spike", true, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		return src, repeat(t, replayThresholds["unauthorized_spike"], 401, func(int) response {
 			return from(t, c.base(), src, "GET", "/v1/orders", forgedToken, nil)
 		})
 	}},
-	{"forbidden_spike", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"forbidden_spike", true, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		// Walking order ids with a valid token: 404s on object ids.
 		m := c.signUp(t, src)
 		return src, repeat(t, replayThresholds["forbidden_spike"], 404, func(i int) response {
 			return from(t, c.base(), src, "GET", "/v1/orders/"+absentOrder(1000+i), m.access, nil)
 		})
 	}},
-	{"validation_burst", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"validation_burst", true, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		return src, repeat(t, replayThresholds["validation_burst"], 422, func(i int) response {
 			return from(t, c.base(), src, "POST", "/v1/signup", "",
 				map[string]string{"email": fmt.Sprintf("not-an-address-%d", i), "password": "x", "displayName": "", "organization": ""})
 		})
 	}},
-	{"refresh_failures", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"refresh_failures", true, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		return src, repeat(t, replayThresholds["refresh_failures"], 401, func(i int) response {
 			return from(t, c.base(), src, "POST", "/v1/auth/refresh", "",
 				map[string]string{"refreshToken": fmt.Sprintf("guessed-refresh-token-%d", i)})
 		})
 	}},
-	{"refresh_reuse", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"refresh_reuse", false, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		// A stolen refresh token: its owner rotated it, the thief presents it.
 		m := c.signUp(t, src)
 		if r := from(t, c.base(), src, "POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": m.refresh}); r.code != 200 {
@@ -404,7 +405,7 @@ var replays = []replayCase{
 			return from(t, c.base(), src, "POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": m.refresh})
 		})
 	}},
-	{"tenant_sign_in_failures", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"tenant_sign_in_failures", false, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		// One wrong password for each of the tenant's three accounts, each
 		// from an address of its own.
 		admin := c.signUp(t, src)
@@ -415,7 +416,7 @@ var replays = []replayCase{
 				map[string]string{"email": accounts[i].email, "password": "not the password at all"})
 		})
 	}},
-	{"tenant_forbidden_sweep", func(t *testing.T, c *cluster, src string) (string, time.Time) {
+	{"tenant_forbidden_sweep", false, func(t *testing.T, c *cluster, src string) (string, time.Time) {
 		// The tenant's token walks order ids from three addresses, two each:
 		// no source reaches forbidden_spike.
 		m := c.signUp(t, src)
@@ -480,7 +481,10 @@ func TestAttackReplaysAgainstThreeReplicas(t *testing.T) {
 			if a.Threshold != replayThresholds[tc.rule] || a.Count < a.Threshold {
 				t.Errorf("alert %+v: threshold %d, want %d", a.Alert, a.Threshold, replayThresholds[tc.rule])
 			}
-			if !slices.Contains(blocklist.BlockingRules, tc.rule) {
+			if tc.blocks != slices.Contains(blocklist.BlockingRules, tc.rule) {
+				t.Errorf("blocklist.BlockingRules %v: %s blocking is %v, want %v", blocklist.BlockingRules, tc.rule, !tc.blocks, tc.blocks)
+			}
+			if !tc.blocks {
 				if tc.rule == "refresh_reuse" {
 					// Whoever presents a rotated token may be its owner: no block.
 					c.neverBlocked(t, attacker, a.at)
