@@ -52,6 +52,7 @@ type options struct {
 	warmup           int
 	deadline         time.Duration
 	check, together  bool
+	aa               bool
 	maxRatio         float64
 }
 
@@ -67,6 +68,7 @@ func main() {
 	flag.DurationVar(&o.deadline, "deadline", 15*time.Minute, "the whole run's deadline")
 	flag.Float64Var(&o.maxRatio, "max-ratio", 1.02, "the target: CPU per request on ÷ off")
 	flag.BoolVar(&o.check, "check", false, "exit 1 when the ratio is above -max-ratio")
+	flag.BoolVar(&o.aa, "aa", false, "A/A: both servers with detection off, to see the method's own noise and bias")
 	flag.BoolVar(&o.together, "together", true, "load both servers at once in each round (both see the same neighbours on a shared machine); false: one after the other, alternating which goes first")
 	flag.Parse()
 	if o.bin == "" || o.requests < 1 || o.requests > 200000 || o.rounds < 1 || o.rounds > 40 || o.concurrency < 1 || o.concurrency > 256 {
@@ -91,10 +93,16 @@ type variant struct {
 	env  []string
 }
 
-func variants() []variant {
+// variants are the two servers: detection on and off or, for an A/A run
+// that shows what the method itself sees between two equal servers
+// (its noise and any bias), off twice.
+func variants(aa bool) []variant {
 	off := []string{"RAMPART_AUTO_BLOCK=false"}
 	for _, r := range signals.DefaultRules() {
 		off = append(off, signals.EnvName(r.Name)+"=off")
+	}
+	if aa {
+		return []variant{{"offA", off}, {"offB", off}}
 	}
 	return []variant{
 		{"on", []string{"RAMPART_AUTO_BLOCK=true"}}, // the default rules
@@ -164,7 +172,7 @@ func run(ctx context.Context, o options) (float64, error) {
 		}
 	}()
 	// One after the other: the first migrates the schema.
-	for _, v := range variants() {
+	for _, v := range variants(o.aa) {
 		env := append([]string{
 			"RAMPART_ENV=test",
 			"RAMPART_ADDR=127.0.0.1:0",
@@ -234,7 +242,8 @@ func run(ctx context.Context, o options) (float64, error) {
 	}
 	slices.Sort(ratios)
 	ratio := perReq(servers[0]) / perReq(servers[1])
-	fmt.Printf("CPU per request: on %.1f µs, off %.1f µs; ratio on/off %.4f (all rounds' CPU ÷ requests)\n", perReq(servers[0]), perReq(servers[1]), ratio)
+	fmt.Printf("CPU per request: %s %.1f µs, %s %.1f µs; ratio %s/%s %.4f (all rounds' CPU ÷ requests)\n",
+		servers[0].name, perReq(servers[0]), servers[1].name, perReq(servers[1]), servers[0].name, servers[1].name, ratio)
 	fmt.Printf("per round: min %.4f, median %.4f, max %.4f; geometric mean %.4f, 95%% interval %.4f–%.4f\n",
 		ratios[0], ratios[len(ratios)/2], ratios[len(ratios)-1], math.Exp(mean), math.Exp(mean-2*se), math.Exp(mean+2*se))
 	fmt.Printf("target < %.2f: %s\n", o.maxRatio, map[bool]string{true: "PASS", false: "FAIL"}[ratio < o.maxRatio])
@@ -260,7 +269,9 @@ func measure(ctx context.Context, g []*server, r int, o options) error {
 	ns := make([]int, len(g))
 	errs := make([]error, len(g))
 	var wg sync.WaitGroup
-	for i, s := range g {
+	for j := range g {
+		i := (j + r) % len(g) // alternate which one starts first
+		s := g[i]
 		wg.Go(func() { ns[i], errs[i] = s.load(ctx, o.requests, o.concurrency) })
 	}
 	wg.Wait()
