@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -85,14 +86,23 @@ func (r *alertReceiver) all() []receivedAlert {
 // (only against a hang: the latency is checked by the caller).
 func (r *alertReceiver) wait(t *testing.T, rule, subject string, limit time.Duration) receivedAlert {
 	t.Helper()
+	a, ok := r.lookup(rule, subject, limit)
+	if !ok {
+		t.Fatalf("no %s alert about %s reached the webhook within %v; received %s", rule, subject, limit, r.summary())
+	}
+	return a
+}
+
+// lookup is wait that reports a miss instead of failing.
+func (r *alertReceiver) lookup(rule, subject string, limit time.Duration) (receivedAlert, bool) {
 	for deadline := time.Now().Add(limit); ; time.Sleep(2 * time.Millisecond) {
 		for _, a := range r.all() {
 			if a.Rule == rule && a.Subject == subject {
-				return a
+				return a, true
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s alert about %s reached the webhook within %v; received %s", rule, subject, limit, r.summary())
+			return receivedAlert{}, false
 		}
 	}
 }
@@ -287,15 +297,18 @@ func repeat(t *testing.T, n, want int, req func(i int) response) time.Time {
 	return sent
 }
 
-// sources are n client addresses derived from src (its last octet
-// replaced by 1..n-1 after src itself): distinct sources of one attack.
+// sources are n distinct client addresses of one attack: src and the
+// addresses after it (src's last octet + 1, + 2...; attackers are spaced
+// 30 apart).
 func sources(src string, n int) []string {
-	prefix := src[:strings.LastIndexByte(src, '.')+1]
-	out := []string{src}
-	for i := 1; len(out) < n; i++ {
-		if s := fmt.Sprintf("%s%d", prefix, 100+i); s != src {
-			out = append(out, s)
-		}
+	dot := strings.LastIndexByte(src, '.')
+	first, err := strconv.Atoi(src[dot+1:])
+	if err != nil || first+n > 255 {
+		panic("sources: " + src)
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = src[:dot+1] + strconv.Itoa(first+i)
 	}
 	return out
 }
@@ -467,52 +480,30 @@ func TestAttackReplaysAgainstThreeReplicas(t *testing.T) {
 		t.Fatalf("rules without a replay: %v", missing)
 	}
 
-	var blockedSources []string
+	// When Redis does not answer within the request path's deadline (an
+	// overloaded CI machine), each replica counts alone, as documented, and
+	// an attack dealt over three may stay under each one's threshold, or a
+	// block may not be placed. The replicas count that; an attempt during
+	// which they did is void and runs again with new sources (twice at most).
+	degraded := func() float64 {
+		return c.metricSum(t, "rampart_alert_store_local_total") + c.metricSum(t, `rampart_source_blocks_total{result="error"}`)
+	}
+	var blockedSources, voided []string
 	for i, tc := range replays {
 		t.Run(tc.rule, func(t *testing.T) {
-			attacker := fmt.Sprintf("203.0.%d.10", 113+i)
-			subject, crossed := tc.attack(t, c, attacker)
-			a := receiver.wait(t, tc.rule, subject, 15*time.Second)
-			latency := a.at.Sub(crossed)
-			t.Logf("%s: alert at the webhook %v after the crossing request (count %d, threshold %d)", tc.rule, latency.Round(time.Millisecond), a.Count, a.Threshold)
-			if latency > maxAlertLatency {
-				t.Errorf("the alert took %v, more than %v", latency, maxAlertLatency)
-			}
-			if a.Threshold != replayThresholds[tc.rule] || a.Count < a.Threshold {
-				t.Errorf("alert %+v: threshold %d, want %d", a.Alert, a.Threshold, replayThresholds[tc.rule])
-			}
-			if tc.blocks != slices.Contains(blocklist.BlockingRules, tc.rule) {
-				t.Errorf("blocklist.BlockingRules %v: %s blocking is %v, want %v", blocklist.BlockingRules, tc.rule, !tc.blocks, tc.blocks)
-			}
-			if !tc.blocks {
-				if tc.rule == "refresh_reuse" {
-					// Whoever presents a rotated token may be its owner: no block.
-					c.neverBlocked(t, attacker, a.at)
+			for attempt := 0; ; attempt++ {
+				before := degraded()
+				r := replayOnce(t, c, receiver, tc, i, attempt)
+				if r.miss == "" {
+					blockedSources = append(blockedSources, r.blocked...)
+					return
 				}
-				return
-			}
-			spread := c.waitBlockedEverywhere(t, attacker, a.at)
-			t.Logf("%s: refused by all three replicas %v after the alert", tc.rule, spread.Round(time.Millisecond))
-			if spread > maxBlockSpread {
-				t.Errorf("the block reached every replica %v after the alert, more than %v", spread, maxBlockSpread)
-			}
-			if b := receiver.wait(t, blocklist.AlertRule, attacker, 10*time.Second); b.Cause != tc.rule {
-				t.Errorf("source_blocked alert %+v, want cause %s", b.Alert, tc.rule)
-			}
-			blockedSources = append(blockedSources, attacker)
-
-			// The same attack from an exempt address alerts, and the blocker
-			// considers it and refuses to block it.
-			exempt := fmt.Sprintf("198.51.100.%d", 10+i)
-			before := c.metricSum(t, `rampart_source_blocks_total{result="exempt"}`)
-			subject, _ = tc.attack(t, c, exempt)
-			ea := receiver.wait(t, tc.rule, subject, 15*time.Second)
-			for deadline := time.Now().Add(10 * time.Second); c.metricSum(t, `rampart_source_blocks_total{result="exempt"}`) <= before; time.Sleep(5 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("no replica refused to block the exempt source")
+				if degraded() == before || attempt == 2 {
+					t.Fatal(r.miss)
 				}
+				t.Logf("attempt %d void: Redis did not answer in time, the replicas counted alone (%s); again with new sources", attempt+1, r.miss)
+				voided = append(voided, r.subjects...)
 			}
-			c.neverBlocked(t, exempt, ea.at)
 		})
 	}
 
@@ -526,6 +517,9 @@ func TestAttackReplaysAgainstThreeReplicas(t *testing.T) {
 	seen := map[string]int{}
 	var blocked []string
 	for _, a := range receiver.all() {
+		if slices.Contains(voided, a.Subject) {
+			continue
+		}
 		seen[a.Rule+" "+a.Subject]++
 		if a.Rule == blocklist.AlertRule {
 			blocked = append(blocked, a.Subject)
@@ -541,9 +535,86 @@ func TestAttackReplaysAgainstThreeReplicas(t *testing.T) {
 	if !slices.Equal(blocked, blockedSources) {
 		t.Errorf("sources blocked %v, want exactly the blocking rules' attackers %v", blocked, blockedSources)
 	}
+	receiver.mu.Lock()
+	defer receiver.mu.Unlock()
 	if receiver.bad != 0 {
 		t.Errorf("%d deliveries failed verification", receiver.bad)
 	}
+}
+
+// replayResult is one attempt of a replay: miss says what did not happen
+// in time ("" when everything did), subjects what it alerted about, blocked
+// the sources it blocked.
+type replayResult struct {
+	miss              string
+	subjects, blocked []string
+}
+
+// replayOnce runs one attempt of tc's replay (the i-th) from sources of its
+// own and checks the alert, the block and the exempt address.
+func replayOnce(t *testing.T, c *cluster, receiver *alertReceiver, tc replayCase, i, attempt int) (res replayResult) {
+	t.Helper()
+	attacker := fmt.Sprintf("203.0.%d.%d", 113+i, 10+30*attempt)
+	subject, crossed := tc.attack(t, c, attacker)
+	res.subjects = []string{attacker, subject}
+	a, ok := receiver.lookup(tc.rule, subject, maxAlertLatency+time.Second)
+	if !ok {
+		res.miss = fmt.Sprintf("no %s alert about %s reached the webhook within %v; received %s", tc.rule, subject, maxAlertLatency+time.Second, receiver.summary())
+		return res
+	}
+	latency := a.at.Sub(crossed)
+	t.Logf("%s: alert at the webhook %v after the crossing request (count %d, threshold %d)", tc.rule, latency.Round(time.Millisecond), a.Count, a.Threshold)
+	if latency > maxAlertLatency {
+		t.Errorf("the alert took %v, more than %v", latency, maxAlertLatency)
+	}
+	if a.Threshold != replayThresholds[tc.rule] || a.Count < a.Threshold {
+		t.Errorf("alert %+v: threshold %d, want %d", a.Alert, a.Threshold, replayThresholds[tc.rule])
+	}
+	if tc.blocks != slices.Contains(blocklist.BlockingRules, tc.rule) {
+		t.Errorf("blocklist.BlockingRules %v: %s blocking is %v, want %v", blocklist.BlockingRules, tc.rule, !tc.blocks, tc.blocks)
+	}
+	if !tc.blocks {
+		if tc.rule == "refresh_reuse" {
+			// Whoever presents a rotated token may be its owner: no block.
+			c.neverBlocked(t, attacker, a.at)
+		}
+		return res
+	}
+	// From the alert as the replica raised it (its time is the crossing
+	// event's; one machine, one clock), not from its arrival: the block
+	// may be placed before the webhook arrives.
+	spread, ok := c.waitBlockedEverywhere(t, attacker, a.Time)
+	if !ok {
+		res.miss = fmt.Sprintf("%s was not refused by every replica within 5 s of the alert", attacker)
+		return res
+	}
+	t.Logf("%s: refused by all three replicas %v after the alert was raised", tc.rule, spread.Round(time.Millisecond))
+	if spread > maxBlockSpread {
+		t.Errorf("the block reached every replica %v after the alert, more than %v", spread, maxBlockSpread)
+	}
+	if b := receiver.wait(t, blocklist.AlertRule, attacker, 10*time.Second); b.Cause != tc.rule {
+		t.Errorf("source_blocked alert %+v, want cause %s", b.Alert, tc.rule)
+	}
+	res.blocked = []string{attacker}
+
+	// The same attack from an exempt address alerts, and the blocker
+	// considers it and refuses to block it.
+	exempt := fmt.Sprintf("198.51.100.%d", 10+i+30*attempt)
+	before := c.metricSum(t, `rampart_source_blocks_total{result="exempt"}`)
+	subject, _ = tc.attack(t, c, exempt)
+	res.subjects = append(res.subjects, exempt, subject)
+	ea, ok := receiver.lookup(tc.rule, subject, maxAlertLatency+time.Second)
+	if !ok {
+		res.miss = fmt.Sprintf("no %s alert about the exempt %s reached the webhook; received %s", tc.rule, exempt, receiver.summary())
+		return res
+	}
+	for deadline := time.Now().Add(10 * time.Second); c.metricSum(t, `rampart_source_blocks_total{result="exempt"}`) <= before; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no replica refused to block the exempt source")
+		}
+	}
+	c.neverBlocked(t, exempt, ea.at)
+	return res
 }
 
 // probe asks replica base for a page that raises no security event, as src.
@@ -552,23 +623,27 @@ func probe(t *testing.T, base, src string) response {
 }
 
 // waitBlockedEverywhere probes every replica as src until each refuses it,
-// and returns how long after alertAt the last one first did.
-func (c *cluster) waitBlockedEverywhere(t *testing.T, src string, alertAt time.Time) time.Duration {
+// and returns how long after alertAt the last one first did; ok is false
+// when one still served it 5 s after the alert.
+func (c *cluster) waitBlockedEverywhere(t *testing.T, src string, alertAt time.Time) (last time.Duration, ok bool) {
 	t.Helper()
-	var last time.Duration
 	for _, base := range c.bases {
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		for {
 			r := probe(t, base, src)
 			if r.sourceBlocked() {
 				last = max(last, time.Since(alertAt))
 				break
 			}
-			if r.code != http.StatusOK || time.Now().After(deadline) {
+			if r.code != http.StatusOK {
 				t.Fatalf("%s answers %s %d %s, %v after the alert", base, src, r.code, r.body, time.Since(alertAt))
 			}
+			if time.Since(alertAt) > 5*time.Second {
+				return last, false
+			}
+			time.Sleep(2 * time.Millisecond)
 		}
 	}
-	return last
+	return last, true
 }
 
 // neverBlocked probes every replica as src until well past the time a block
