@@ -62,7 +62,7 @@ func main() {
 	flag.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server (a throwaway database is created and dropped)")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis server (throwaway key prefixes, deleted afterwards)")
 	flag.IntVar(&o.requests, "requests", 5000, "measured requests per server per round (at most 200000)")
-	flag.IntVar(&o.rounds, "rounds", 20, "rounds; each measures both servers, alternating which goes first (at most 40): short rounds, many of them, so that both servers see the same neighbours")
+	flag.IntVar(&o.rounds, "rounds", 40, "rounds; each measures both servers, alternating which goes first (at most 40): short rounds, many of them, so that both servers see the same neighbours")
 	flag.IntVar(&o.concurrency, "c", 4, "concurrent client connections per server")
 	flag.IntVar(&o.warmup, "warmup", 2000, "unmeasured requests per server before the first round")
 	flag.DurationVar(&o.deadline, "deadline", 15*time.Minute, "the whole run's deadline")
