@@ -2,6 +2,7 @@ package signals
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"math"
@@ -81,9 +82,13 @@ type Detector struct {
 	webhook  *webhook
 	alerts   *prometheus.CounterVec
 	unknown  atomic.Uint64 // numbers sign-in failures for unknown accounts, each a distinct member
-	started  time.Time     // surge baselines trust empty intervals only from here on
-	mu       sync.Mutex
-	surges   map[string]surge // by rule tag: the current interval's threshold
+	// nonce makes those numbers this detector's own: replicas sharing one
+	// store (Redis) would otherwise each count ?1, ?2... and one attack
+	// spread over them would add up to the accounts of one replica only.
+	nonce   string
+	started time.Time // surge baselines trust empty intervals only from here on
+	mu      sync.Mutex
+	surges  map[string]surge // by rule tag: the current interval's threshold
 }
 
 // New returns a Detector. Call Run to deliver webhooks.
@@ -108,6 +113,7 @@ func New(cfg Config) (*Detector, error) {
 		d.now = time.Now
 	}
 	d.started = d.now()
+	d.nonce = rand.Text()[:10] // 50 bits: replicas never collide
 	d.surges = map[string]surge{}
 	if d.log == nil {
 		d.log = slog.Default()
@@ -318,10 +324,19 @@ func (d *Detector) memberOf(distinct string, e rampart.SecurityEvent) (string, b
 	switch distinct {
 	case "account":
 		if e.AccountID == "" {
+			if e.Status != 0 {
+				// The edge's 401 for a missing, forged or expired bearer
+				// token (the domain records sign-in failures, with status
+				// 0): no account's credentials were tried, so it is no
+				// failed sign-in. unauthorized_spike counts it. Counting it
+				// as a new account would make ten expired tokens behind one
+				// office NAT "credential stuffing", and block the NAT.
+				return "", false
+			}
 			// The event never carries the email tried, so a failure for an
 			// unknown account cannot be matched to an earlier one: count each
 			// as a new account (stuffing lists are mostly unknown accounts).
-			return "?" + strconv.FormatUint(d.unknown.Add(1), 36), true
+			return "?" + d.nonce + strconv.FormatUint(d.unknown.Add(1), 36), true
 		}
 		return e.AccountID, true
 	case "source":

@@ -341,11 +341,61 @@ func TestCredentialStuffingAgainstUnknownAccounts(t *testing.T) {
 	h := newHarness(t, Config{Rules: DefaultRules()[:1]})
 	for i := range 10 {
 		e := attack("credential_stuffing", i)
-		e.AccountID = ""
+		e.AccountID, e.Status = "", 0 // as the domain records a sign-in failure for an unknown account
 		h.observe(e)
 	}
 	if len(h.alerts) != 1 || h.alerts[0].Rule != "credential_stuffing" {
 		t.Fatalf("alerts %+v, want credential_stuffing at 10 unknown accounts", h.alerts)
+	}
+}
+
+// A bearer token refused at the edge (missing, forged, expired: status
+// 401, no account) is no failed sign-in: ten of them from one source are
+// an unauthorized_spike at 10, never credential_stuffing (found by the
+// replay against the binary, where forged tokens blocked their source as
+// stuffing), while ten failed sign-ins for unknown accounts (the domain's
+// events, status 0) are.
+func TestRefusedBearerTokensAreNoCredentialStuffing(t *testing.T) {
+	rules := DefaultRules()[:3]
+	rules[2] = rules[2].WithSettings(Rule{Threshold: 10, Window: time.Minute}) // unauthorized_spike
+	h := newHarness(t, Config{Rules: rules})
+	for range 10 {
+		h.observe(rampart.SecurityEvent{Type: rampart.EventAuthFailure, Source: ip("203.0.113.9"), Status: 401, Route: "GET /v1/me"})
+	}
+	if len(h.alerts) != 1 || h.alerts[0].Rule != "unauthorized_spike" {
+		t.Fatalf("alerts %+v, want unauthorized_spike alone", h.alerts)
+	}
+	for range 10 {
+		h.observe(rampart.SecurityEvent{Type: rampart.EventAuthFailure, Source: ip("203.0.113.10"), Route: "POST /v1/auth/login"})
+	}
+	if len(h.alerts) != 3 || h.alerts[1].Rule != "credential_stuffing" {
+		t.Fatalf("alerts %+v, want credential_stuffing (and unauthorized_spike) for the sign-in failures", h.alerts)
+	}
+}
+
+// Replicas sharing one store number unknown accounts each on their own:
+// a stuffing run dealt over two of them must still count ten accounts, not
+// the five each replica numbered ?1 to ?5 (found by the replay against
+// three replicas of the binary, cmd/rampart TestAttackReplaysAgainstThreeReplicas).
+func TestUnknownAccountsAddUpAcrossReplicas(t *testing.T) {
+	shared := NewMemoryStore(100)
+	var alerts []Alert
+	var replicas []*Detector
+	for range 2 {
+		d, err := New(Config{Rules: DefaultRules()[:1], Store: shared, Logger: slog.New(slog.DiscardHandler),
+			OnAlert: func(a Alert) { alerts = append(alerts, a) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		replicas = append(replicas, d)
+	}
+	for i := range 10 {
+		e := attack("credential_stuffing", i)
+		e.AccountID, e.Status = "", 0 // as the domain records a sign-in failure for an unknown account
+		replicas[i%2].Observe(e)
+	}
+	if len(alerts) != 1 || alerts[0].Rule != "credential_stuffing" || alerts[0].Count != 10 {
+		t.Fatalf("alerts %+v, want credential_stuffing at 10 unknown accounts over two replicas", alerts)
 	}
 }
 
