@@ -82,6 +82,7 @@ type appConfig struct {
 	observers    []secevents.Observer          // watch the security events (a detector)
 	blocks       SourceBlocks                  // the automatic block list; nil: off
 	trusted      []netip.Prefix                // RAMPART_TRUSTED_PROXIES
+	rateLimits   RateLimits                    // nil Limiter: no limits
 }
 
 // withStores runs f once on each store: SQLite, and PostgreSQL (skipped,
@@ -149,6 +150,7 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 		Logger: logger, Store: st, Services: a.services, Tokens: built.Tokens,
 		CursorKey: built.CursorKey, Registry: registry, MaxBodyBytes: maxBodyBytes, Version: "test",
 		CORSOrigins: []string{testOrigin}, SecurityEvents: built.Events, Blocks: ac.blocks, TrustedProxies: ac.trusted,
+		RateLimits: ac.rateLimits,
 	})
 	if err != nil {
 		t.Fatal(err)
