@@ -83,6 +83,8 @@ type appConfig struct {
 	blocks       SourceBlocks                  // the automatic block list; nil: off
 	trusted      []netip.Prefix                // RAMPART_TRUSTED_PROXIES
 	rateLimits   RateLimits                    // nil Limiter: no limits
+	// hasher replaces the production hasher (still counted); nil keeps it.
+	hasher rampart.PasswordHasher
 }
 
 // withStores runs f once on each store: SQLite, and PostgreSQL (skipped,
@@ -144,6 +146,9 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	a := &testApp{t: t, store: built.Store, tokens: built.Tokens, clock: clock, dir: dir, deps: built.Deps, cfg: cfg,
 		registry: registry, events: events, logs: logs}
 	a.hasher = &countingHasher{PasswordHasher: built.Deps.Hasher}
+	if ac.hasher != nil {
+		a.hasher.PasswordHasher = ac.hasher
+	}
 	a.services = a.rebuild(func(d *rampart.Deps) { d.Hasher = a.hasher })
 	a.identity = a.services.Identity
 	a.handler, err = NewServer(Options{

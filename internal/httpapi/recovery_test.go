@@ -3,8 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"encoding/base32"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,14 +160,16 @@ func TestSignupAnswersAlikeForFreshAndTakenAddresses(t *testing.T) {
 	}
 	// Mail: the fresh signup a link, the taken one a notice, the known
 	// reset a link, the unknown reset nothing.
-	kinds := map[string]rampart.MailKind{}
+	kinds := map[string][]string{}
 	for _, m := range a.mailbox() {
-		kinds[strings.ToLower(m.To)] += m.Kind + ";"
+		kinds[strings.ToLower(m.To)] = append(kinds[strings.ToLower(m.To)], string(m.Kind))
 	}
-	want := map[string]rampart.MailKind{strings.ToLower(fresh): "verification;",
-		strings.ToLower(taken.Email): "notice;password_reset;"}
-	if len(kinds) != len(want) || kinds[strings.ToLower(fresh)] != want[strings.ToLower(fresh)] ||
-		kinds[strings.ToLower(taken.Email)] != want[strings.ToLower(taken.Email)] {
+	for _, k := range kinds {
+		slices.Sort(k)
+	}
+	want := map[string][]string{strings.ToLower(fresh): {"verification"},
+		strings.ToLower(taken.Email): {"notice", "password_reset"}}
+	if !maps.EqualFunc(kinds, want, slices.Equal) {
 		t.Errorf("mail = %v, want %v", kinds, want)
 	}
 }
