@@ -428,6 +428,19 @@ func TestVerifyEmailInOpenMode(t *testing.T) {
 			t.Errorf("used again: %d %s", r.Code, r.Body)
 		}
 
+		// A tampered link, and one past its 24 h, are refused.
+		a.signup("verify3-" + email)
+		_, token3 := a.linkFor("verify3-" + email)
+		tampered := []byte(token3)
+		tampered[len(tampered)-1] ^= 2
+		if r := a.do("POST", "/v1/auth/verify-email", "", map[string]string{"token": string(tampered)}); r.Code != 422 || r.problemType() != "invalid-link" {
+			t.Errorf("tampered: %d %s", r.Code, r.Body)
+		}
+		a.clock.Advance(rampart.VerifyEmailTTL + time.Second)
+		if r := a.do("POST", "/v1/auth/verify-email", "", map[string]string{"token": token3}); r.Code != 422 || r.problemType() != "invalid-link" {
+			t.Errorf("expired: %d %s", r.Code, r.Body)
+		}
+
 		// A second account's link dies when its password changes.
 		other := "verify2-" + rampart.NewID()[:8] + "@example.com"
 		a.signup(other)
