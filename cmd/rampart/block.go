@@ -109,15 +109,20 @@ func orNone(s string) string {
 	return s
 }
 
-// blockRedisTimeout bounds the blocker's Redis calls. They are never on
-// the request path (the edge reads a local copy), so they get their own
-// client without the request path's 50 ms deadline: reading a full list
-// of blocklist.MaxBlocks sources takes about 0.6 s (BenchmarkRedisResync).
+// blockRedisTimeout bounds the Redis calls of the blocker and the
+// detector. They are never on the request path (the edge reads a local
+// copy of the blocks; the detector reads the event stream), so they get
+// their own client without the request path's 50 ms deadline: reading a
+// full list of blocklist.MaxBlocks sources takes about 0.6 s
+// (BenchmarkRedisResync), and a detector that gave up after 50 ms on a
+// busy machine would count an attack in each replica's memory and alert
+// once per replica.
 const blockRedisTimeout = 2 * time.Second
 
-// newBlockRedisClient is the blocker's client of RAMPART_REDIS_URL, through
-// the egress dialer like every other.
-func newBlockRedisClient(cfg Config) (*redis.Client, error) {
+// newBackgroundRedisClient is the client of RAMPART_REDIS_URL for work off
+// the request path (blocks, detection), through the egress dialer like
+// every other.
+func newBackgroundRedisClient(cfg Config) (*redis.Client, error) {
 	opts, err := redis.ParseURL(cfg.RedisURL.Reveal())
 	if err != nil {
 		return nil, errors.New("RAMPART_REDIS_URL: not a usable Redis URL")
@@ -163,7 +168,7 @@ func blocksCommand(ctx context.Context, args, environ []string, stdout, stderr i
 		fmt.Fprint(stderr, noSharedBlocks)
 		return errReported
 	}
-	client, err := newBlockRedisClient(cfg)
+	client, err := newBackgroundRedisClient(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "rampart: %v\n", err)
 		return errReported

@@ -25,6 +25,11 @@ type detector struct {
 	blocks *blocklist.Blocker
 }
 
+// detectorRedisTimeout bounds each window operation in Redis. The
+// detector is off the request path, so it can wait longer than a request
+// would; while Redis hangs it falls back to memory (signals.FailoverStore).
+const detectorRedisTimeout = 500 * time.Millisecond
+
 // newDetector builds the detection rules of cfg, with the signed webhook
 // when one is configured; webhook requests go through the egress dialer.
 // With Redis (client not nil) the windows are shared by the replicas, and
@@ -34,7 +39,7 @@ func newDetector(cfg Config, reg prometheus.Registerer, logger *slog.Logger, cli
 	var store signals.WindowStore
 	if client != nil {
 		store = signals.NewFailoverStore(signals.NewRedisStore(client, cfg.RedisPrefix+"sig:"),
-			signals.NewMemoryStore(signals.DefaultMaxKeys), logger, redisCallTimeout, redisRetryEvery)
+			signals.NewMemoryStore(signals.DefaultMaxKeys), logger, detectorRedisTimeout, redisRetryEvery)
 	}
 	sc := signals.Config{Rules: cfg.AlertRules, Store: store, Registry: reg, Logger: logger,
 		OnAlert: func(a signals.Alert) {

@@ -143,7 +143,17 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	idCfg.Signup, idCfg.SendVerification = cfg.Signup, cfg.SMTPURL != ""
 	// One security-event stream for the domain and the edge: log, metrics
 	// and the detector, which turns what the events add up to into alerts.
-	detector, err := newDetector(cfg, registry, logger, lim.redis)
+	// Detection and blocking talk to Redis off the request path, through
+	// their own client without its 50 ms deadline.
+	var background *redis.Client
+	if cfg.RedisURL != "" {
+		if background, err = newBackgroundRedisClient(cfg); err != nil {
+			logger.Error("detection", slog.String("error", err.Error()))
+			return errReported
+		}
+		defer background.Close()
+	}
+	detector, err := newDetector(cfg, registry, logger, background)
 	if err != nil {
 		logger.Error("detection", slog.String("error", err.Error()))
 		return errReported
@@ -151,15 +161,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	if cfg.AutoBlock {
 		// The automatic answer: a blocking rule's alert blocks its source,
 		// shared through Redis when configured.
-		var client *redis.Client
-		if cfg.RedisURL != "" {
-			if client, err = newBlockRedisClient(cfg); err != nil {
-				logger.Error("automatic blocking", slog.String("error", err.Error()))
-				return errReported
-			}
-			defer client.Close()
-		}
-		if detector.blocks, err = newBlocker(cfg, client, registry, logger, detector.announceBlock); err != nil {
+		if detector.blocks, err = newBlocker(cfg, background, registry, logger, detector.announceBlock); err != nil {
 			logger.Error("automatic blocking", slog.String("error", err.Error()))
 			return errReported
 		}

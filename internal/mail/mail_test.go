@@ -115,7 +115,10 @@ func (r *rig) sender(tr mail.Transport, edit func(*mail.Config)) *mail.Sender {
 	r.t.Helper()
 	cfg := mail.Config{Store: r.store, Sealer: r.box, Transport: tr, From: "Rampart <no-reply@rampart.example>",
 		Events: r.events, Logger: r.logger, Registry: r.reg,
-		FirstRetry: 10 * time.Millisecond, MaxRetry: 40 * time.Millisecond, SendTimeout: 5 * time.Second}
+		// A Pass claims whatever is due until nothing is: a retry must not
+		// fall due again while the same Pass is still running, which takes
+		// more than a few milliseconds under -race on a busy machine.
+		FirstRetry: 300 * time.Millisecond, MaxRetry: 600 * time.Millisecond, SendTimeout: 5 * time.Second}
 	if edit != nil {
 		edit(&cfg)
 	}
