@@ -21,6 +21,7 @@ func configCheck(environ []string, stdout, stderr io.Writer) error {
 	cfg.writeEffective(stdout)
 	fmt.Fprintln(stdout)
 	fmt.Fprintln(stdout, "mail:", cfg.mailMode())
+	fmt.Fprintln(stdout, "signup:", cfg.Signup)
 	for _, v := range variables {
 		// Only the rate classes, as before the table: this output is an
 		// interface operators script against. RAMPART_AUTO_MIGRATE also

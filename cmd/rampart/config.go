@@ -61,16 +61,17 @@ type Config struct {
 	// audit chain checkpoints are appended to it as JSON lines. Empty: the
 	// log stream only.
 	AuditCheckpointPath string
-	EgressAllow         []egress.Rule  // RAMPART_EGRESS_ALLOW: outbound destinations besides the database and Redis
-	AlertRules          []signals.Rule // RAMPART_ALERT_<RULE>: the detection rules with their thresholds
-	AlertWebhookURL     Secret         // RAMPART_ALERT_WEBHOOK_URL: where alerts are POSTed, signed; empty: no webhook
-	AlertWebhookSecret  Secret         // RAMPART_ALERT_WEBHOOK_SECRET: the HMAC-SHA256 key of the webhook's signature
-	AutoBlock           bool           // RAMPART_AUTO_BLOCK: detection's source alerts block the source (block.go)
-	BlockExempt         []netip.Prefix // RAMPART_BLOCK_EXEMPT: never blocked (nor are the trusted proxies)
-	BlockDuration       time.Duration  // RAMPART_BLOCK_DURATION: a first block's length; repeats grow
-	SMTPURL             Secret         // RAMPART_SMTP_URL: smtp:// (STARTTLS off loopback) or smtps://; empty: .eml files
-	MailFrom            string         // RAMPART_MAIL_FROM
-	PublicURL           string         // RAMPART_PUBLIC_URL: the links' base, without a trailing slash
+	EgressAllow         []egress.Rule      // RAMPART_EGRESS_ALLOW: outbound destinations besides the database and Redis
+	AlertRules          []signals.Rule     // RAMPART_ALERT_<RULE>: the detection rules with their thresholds
+	AlertWebhookURL     Secret             // RAMPART_ALERT_WEBHOOK_URL: where alerts are POSTed, signed; empty: no webhook
+	AlertWebhookSecret  Secret             // RAMPART_ALERT_WEBHOOK_SECRET: the HMAC-SHA256 key of the webhook's signature
+	AutoBlock           bool               // RAMPART_AUTO_BLOCK: detection's source alerts block the source (block.go)
+	BlockExempt         []netip.Prefix     // RAMPART_BLOCK_EXEMPT: never blocked (nor are the trusted proxies)
+	BlockDuration       time.Duration      // RAMPART_BLOCK_DURATION: a first block's length; repeats grow
+	SMTPURL             Secret             // RAMPART_SMTP_URL: smtp:// (STARTTLS off loopback) or smtps://; empty: .eml files
+	MailFrom            string             // RAMPART_MAIL_FROM
+	PublicURL           string             // RAMPART_PUBLIC_URL: the links' base, without a trailing slash
+	Signup              rampart.SignupMode // RAMPART_SIGNUP: open | verify | closed (signup.go)
 	// dialer, when set (serve sets it), is the egress dialer every outbound
 	// connection goes through; see Config.outbound.
 	dialer *egress.Dialer
@@ -359,7 +360,7 @@ var variables = append([]variable{
 		},
 		show: func(c Config) string { return c.AlertWebhookSecret.String() },
 	}},
-}, slices.Concat(alertVariables(), blockVariables(), mailVariables())...)
+}, slices.Concat(alertVariables(), blockVariables(), mailVariables(), signupVariables())...)
 
 // knownVars is every RAMPART_* name, NAME_FILE of secrets included. Any
 // other name with the prefix is reported, because a misspelt name

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"example.com/rampart/internal/password"
+	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/signals"
 )
 
@@ -65,6 +66,7 @@ func safeProduction() map[string]string {
 		"RAMPART_MASTER_KEY":      canaryKey,
 		"RAMPART_CORS_ORIGINS":    "https://app.example.com,https://admin.example.com:8443",
 		"RAMPART_TRUSTED_PROXIES": "10.0.0.0/8,fd00::/8",
+		"RAMPART_SIGNUP":          "closed", // verify, the default, needs SMTP (TestSignupVerifyNeedsMail)
 	}
 }
 
@@ -107,6 +109,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		AlertRules:        signals.DefaultRules(),
 		BlockDuration:     15 * time.Minute,
 		PublicURL:         "http://127.0.0.1:8080",
+		Signup:            rampart.SignupOpen,
 	}
 	if got, w := fmt.Sprintf("%#v", c), fmt.Sprintf("%#v", want); got != w {
 		t.Errorf("defaults:\n got %s\nwant %s", got, w)
@@ -599,6 +602,7 @@ func TestPostureChecks(t *testing.T) {
 		"admin_addr_separate": true, "database_explicit": false, "database_tls": true,
 		"redis_tls": true, "log_level": true, "refresh_cookie": true,
 		"mail_transport": true, "public_url": false, // links over http://127.0.0.1:8080
+		"signup_mail": true, // open
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("postureChecks = %v, want %v", got, want)

@@ -14,7 +14,7 @@ import (
 // separate loopback listeners, no pprof, no CORS, info logging.
 func productionEnviron(t *testing.T, extra ...string) []string {
 	t.Helper()
-	return environFor(t, "production", extra...)
+	return environFor(t, "production", append([]string{"RAMPART_SIGNUP=open"}, extra...)...)
 }
 
 // migrateCmd runs `rampart migrate <sub>` in-process and parses its last

@@ -40,6 +40,7 @@ var postureRules = []struct {
 	{"log_level", "RAMPART_LOG_LEVEL", Config.checkLogLevel},
 	{"mail_transport", "RAMPART_SMTP_URL", Config.checkMailTransport},
 	{"public_url", "RAMPART_PUBLIC_URL", Config.checkPublicURL},
+	{"signup_mail", "RAMPART_SIGNUP", Config.checkSignupMail},
 }
 
 // postureChecks evaluates every production rule whatever the environment,

@@ -140,6 +140,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	if cfg.PublicURL != "" {
 		idCfg.PublicURL = cfg.PublicURL
 	}
+	idCfg.Signup, idCfg.SendVerification = cfg.Signup, cfg.SMTPURL != ""
 	// One security-event stream for the domain and the edge: log, metrics
 	// and the detector, which turns what the events add up to into alerts.
 	// Detection and blocking talk to Redis off the request path, through

@@ -82,6 +82,9 @@ type appConfig struct {
 	observers    []secevents.Observer          // watch the security events (a detector)
 	blocks       SourceBlocks                  // the automatic block list; nil: off
 	trusted      []netip.Prefix                // RAMPART_TRUSTED_PROXIES
+	rateLimits   RateLimits                    // nil Limiter: no limits
+	// hasher replaces the production hasher (still counted); nil keeps it.
+	hasher rampart.PasswordHasher
 }
 
 // withStores runs f once on each store: SQLite, and PostgreSQL (skipped,
@@ -143,12 +146,16 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	a := &testApp{t: t, store: built.Store, tokens: built.Tokens, clock: clock, dir: dir, deps: built.Deps, cfg: cfg,
 		registry: registry, events: events, logs: logs}
 	a.hasher = &countingHasher{PasswordHasher: built.Deps.Hasher}
+	if ac.hasher != nil {
+		a.hasher.PasswordHasher = ac.hasher
+	}
 	a.services = a.rebuild(func(d *rampart.Deps) { d.Hasher = a.hasher })
 	a.identity = a.services.Identity
 	a.handler, err = NewServer(Options{
 		Logger: logger, Store: st, Services: a.services, Tokens: built.Tokens,
 		CursorKey: built.CursorKey, Registry: registry, MaxBodyBytes: maxBodyBytes, Version: "test",
 		CORSOrigins: []string{testOrigin}, SecurityEvents: built.Events, Blocks: ac.blocks, TrustedProxies: ac.trusted,
+		RateLimits: ac.rateLimits,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -95,6 +95,16 @@ var authzMatrix = map[string]matrixRow{
 		return "/v1/auth/refresh", map[string]string{"refreshToken": refresh}
 	}},
 
+	// Recovery routes are public: whoever calls, the same answer (a link
+	// that is no token is the one invalid-link 422).
+	"POST /v1/auth/password-reset": {want: public(202), req: func(w *matrixWorld) (string, any) {
+		return "/v1/auth/password-reset", map[string]string{"email": w.loginUser.Email}
+	}},
+	"POST /v1/auth/password-reset/confirm": {want: public(422),
+		req: fixed("/v1/auth/password-reset/confirm", map[string]string{"token": "rpl_not-a-token", "newPassword": newPassword})},
+	"POST /v1/auth/verify-email": {want: public(422), req: fixed("/v1/auth/verify-email", map[string]string{"token": "rpl_not-a-token"})},
+	"POST /v1/signup/confirm":    {want: public(422), req: fixed("/v1/signup/confirm", map[string]string{"token": "rpl_not-a-token"})},
+
 	"POST /v1/auth/logout": {want: accountRoute(204), req: fixed("/v1/auth/logout", nil)},
 	"POST /v1/auth/reauthenticate": {want: accountRoute(200),
 		req: fixed("/v1/auth/reauthenticate", map[string]string{"password": testPassword})},

@@ -209,6 +209,11 @@ func buildOpenAPI(routes []route, cfg openAPIConfig) *openAPIDocument {
 			ok.Content = map[string]mediaType{"application/json": {Schema: doc.schemaFor(reflect.TypeOf(rt.response))}}
 		}
 		op.Responses[strconv.Itoa(rt.status)] = ok
+		if rt.alt != nil {
+			op.Responses[strconv.Itoa(rt.alt.status)] = &apiResponse{Description: http.StatusText(rt.alt.status),
+				Headers: doc.responseHeaders(rt, rt.alt.status),
+				Content: map[string]mediaType{"application/json": {Schema: doc.schemaFor(reflect.TypeOf(rt.alt.response))}}}
+		}
 		for _, status := range rt.errorStatuses() {
 			op.Responses[strconv.Itoa(status)] = &apiResponse{Description: doc.problemDescription(status),
 				Headers: doc.responseHeaders(rt, status), Content: map[string]mediaType{"application/problem+json": {Schema: problem}}}

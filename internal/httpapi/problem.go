@@ -130,6 +130,7 @@ var codeProblems = map[rampart.Code]problemKind{
 	rampart.CodeOrderNotPending:    {http.StatusConflict, "order-not-pending", "Order not pending"},
 	rampart.CodeLastAdmin:          {http.StatusConflict, "last-admin", "Last admin"},
 	rampart.CodeOwnRole:            {http.StatusForbidden, "own-role", "Own role"},
+	rampart.CodeSignupClosed:       {http.StatusForbidden, "signup-closed", "Signup closed"},
 }
 
 // problemTypes lists, sorted, the type slugs the server answers with

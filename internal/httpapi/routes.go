@@ -38,6 +38,15 @@ type route struct {
 	// (errorStatuses): codes of the domain (byCode) or the edge's rows.
 	errors  []problemKind
 	handler http.Handler
+	// alt is a second success answer, when the configuration picks one
+	// (POST /v1/signup: 201 open, 202 verify).
+	alt *altResponse
+}
+
+// altResponse is a route's other success status and body.
+type altResponse struct {
+	status   int
+	response any
 }
 
 // auth reports whether the route requires a bearer credential.
@@ -100,12 +109,14 @@ type handlerDeps struct {
 	auth     *rampart.Authenticator
 	cursors  cursorCodec
 	cookie   cookieMode
+	limits   RateLimits // for the per-address budget of mailing routes
 }
 
 func newHandlerDeps(opts Options) handlerDeps {
 	// Route-table tests run without services.
 	d := handlerDeps{logger: opts.Logger, cursors: cursorCodec{key: opts.CursorKey},
-		cookie: cookieMode{enabled: opts.RefreshCookie, origins: opts.CORSOrigins, maxAge: rampart.DefaultIdentityConfig.SessionMax}}
+		cookie: cookieMode{enabled: opts.RefreshCookie, origins: opts.CORSOrigins, maxAge: rampart.DefaultIdentityConfig.SessionMax},
+		limits: opts.RateLimits}
 	if opts.Services != nil {
 		d.identity, d.service, d.auth = opts.Services.Identity, opts.Services.Resources, opts.Services.Auth
 	}
@@ -142,9 +153,9 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 		{method: "GET", path: "/.well-known/jwks.json", id: "getJWKS", public: true, summary: "Public keys that verify access tokens.",
 			status: ok, handler: handleJWKS(opts.Tokens, d)},
 
-		{method: "POST", path: "/v1/signup", id: "signup", public: true, summary: "Create a tenant and its first admin.",
-			body: signupRequest{}, response: signupResponse{}, status: created, errors: byCode(rampart.CodeEmailTaken, rampart.CodeBusy),
-			handler: handleSignup(d)},
+		{method: "POST", path: "/v1/signup", id: "signup", public: true, summary: "Create a tenant and its first admin. RAMPART_SIGNUP=open: 201 (409 when the address is taken); verify: 202 whatever the address, and a link by mail completes it; closed: 403.",
+			body: signupRequest{}, response: signupResponse{}, status: created, errors: byCode(rampart.CodeEmailTaken, rampart.CodeBusy, rampart.CodeSignupClosed),
+			alt: &altResponse{status: http.StatusAccepted, response: acceptedResponse{}}, handler: handleSignupByMode(d)},
 		{method: "POST", path: "/v1/auth/login", id: "login", public: true, summary: "Sign in with email, password and, when enabled, a TOTP or recovery code; to one of the account's tenants (default: the last used).",
 			body: loginRequest{}, response: tokenResponse{}, status: ok, errors: byCode(rampart.CodeInvalidCredentials, rampart.CodeMFARequired, rampart.CodeBusy),
 			handler: handleLogin(d)},
@@ -213,6 +224,18 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 			handler: handleCreateAPIKey(d)},
 		{method: "DELETE", path: "/v1/api-keys/{id}", id: "revokeAPIKey", summary: "Revoke an API key; it stops working at once.",
 			action: apiKeys, status: noContent, handler: handleRevokeAPIKey(d)},
+
+		// Recovery and verification (recovery.go): links by mail.
+		{method: "POST", path: "/v1/signup/confirm", id: "confirmSignup", public: true, summary: "Complete a signup (RAMPART_SIGNUP=verify) with the token its link carried: the account, the tenant and its admin membership, the address verified.",
+			body: linkTokenRequest{}, response: signupResponse{}, status: created, errors: byCode(rampart.CodeInvalidLink, rampart.CodeSignupClosed),
+			handler: handleConfirmSignup(d)},
+		{method: "POST", path: "/v1/auth/password-reset", id: "requestPasswordReset", public: true, summary: "Mail a password-reset link (30 min) to the address when it has an account; the same 202 either way.",
+			body: passwordResetRequest{}, response: acceptedResponse{}, status: http.StatusAccepted, handler: handlePasswordReset(d)},
+		{method: "POST", path: "/v1/auth/password-reset/confirm", id: "confirmPasswordReset", public: true, summary: "Set a new password with a reset link's token (and a TOTP or recovery code when the account has TOTP); every session of the account ends.",
+			body: passwordResetConfirmRequest{}, status: noContent, errors: byCode(rampart.CodeInvalidLink, rampart.CodeMFARequired, rampart.CodeLoginThrottled, rampart.CodeBusy),
+			handler: handlePasswordResetConfirm(d)},
+		{method: "POST", path: "/v1/auth/verify-email", id: "verifyEmail", public: true, summary: "Prove the account's address with a verification link's token.",
+			body: linkTokenRequest{}, status: noContent, errors: byCode(rampart.CodeInvalidLink), handler: handleVerifyEmail(d)},
 
 		{method: "GET", path: "/v1/audit-events", id: "listAuditEvents", summary: "The tenant's audit events, newest first; ?type= filters.",
 			action: auditRead, query: auditQuery, response: auditEventList{}, status: ok, handler: handleListAuditEvents(d)},

@@ -36,6 +36,9 @@ var fieldRules = map[string]rule{
 	"quantity":     {min: n(1), max: n(rampart.MaxOrderQuantity)},
 	"note":         {max: n(rampart.MaxOrderNoteLength), pattern: multiLineText, chars: "characters, without control characters other than tab and line breaks"},
 	"orderChange":  {enum: []string{string(rampart.OrderCancelled), string(rampart.OrderFulfilled)}},
+	// lenient: any bounded string; a malformed or tampered link token gets
+	// the domain's one invalid-link answer, never a hint of what is wrong.
+	"linkToken": {max: n(256), format: "password"},
 
 	// Query parameters (queryParameters).
 	"pageLimit": {min: n(1), max: n(rampart.MaxPageLimit)},
@@ -43,26 +46,27 @@ var fieldRules = map[string]rule{
 	"auditType": {min: n(1), max: n(64), pattern: auditTypePattern, chars: "a-z, 0-9, _ and ., starting with a letter"},
 
 	// Values only the server writes.
-	"id":            {min: n(36), max: n(36), format: "uuid"},
-	"actorId":       {max: n(36), pattern: regexp.MustCompile(`^([0-9a-f-]{36}|operator)?$`)}, // a user or API key id; "operator" for rampart users ...; empty for the system
-	"requestId":     {max: n(64), pattern: regexp.MustCompile(`^[A-Za-z0-9._-]*$`)},
-	"ip":            {max: n(45), pattern: regexp.MustCompile(`^[0-9A-Fa-f.:]*$`)},
-	"auditTarget":   {max: n(200), pattern: singleLineText},
-	"orderStatus":   {enum: []string{string(rampart.OrderPending), string(rampart.OrderCancelled), string(rampart.OrderFulfilled)}},
-	"accessToken":   {max: n(maxBearerLength), pattern: regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)},
-	"tokenType":     {enum: []string{"Bearer"}},
-	"expiresIn":     {min: n(1), max: n(int(rampart.MaxAccessTTL.Seconds()))},
-	"issuedRefresh": {max: n(rampart.MaxRefreshTokenLength), pattern: regexp.MustCompile(`^rt_[A-Za-z0-9_-]+$`)},
-	"totpSecret":    {max: n(128), pattern: regexp.MustCompile(`^[A-Z2-7]+$`)},
-	"otpauthUrl":    {max: n(512), format: "uri"},
-	"recoveryCodes": {max: n(rampart.RecoveryCodeCount), items: &rule{max: n(rampart.MaxOTPLength), pattern: regexp.MustCompile(`^[A-Za-z0-9-]+$`)}},
-	"apiKey":        {max: n(128), pattern: regexp.MustCompile(`^rk_[0-9a-f]{32}_[a-z2-7]+$`)},
-	"apiKeyPrefix":  {max: n(64), pattern: regexp.MustCompile(`^rk_[0-9a-f]{32}$`)},
-	"grantedScopes": {max: n(len(rampart.Scopes())), items: &rule{enum: rampart.Scopes()}},
-	"auditSeq":      {min: n(1), max: n(maxSafeInteger)},
-	"healthStatus":  {enum: []string{"ok", "degraded"}},
-	"pageItems":     {max: n(rampart.MaxPageLimit)},
-	"memberships":   {max: n(rampart.MaxMemberships)},
+	"id":             {min: n(36), max: n(36), format: "uuid"},
+	"actorId":        {max: n(36), pattern: regexp.MustCompile(`^([0-9a-f-]{36}|operator)?$`)}, // a user or API key id; "operator" for rampart users ...; empty for the system
+	"requestId":      {max: n(64), pattern: regexp.MustCompile(`^[A-Za-z0-9._-]*$`)},
+	"ip":             {max: n(45), pattern: regexp.MustCompile(`^[0-9A-Fa-f.:]*$`)},
+	"auditTarget":    {max: n(200), pattern: singleLineText},
+	"orderStatus":    {enum: []string{string(rampart.OrderPending), string(rampart.OrderCancelled), string(rampart.OrderFulfilled)}},
+	"accessToken":    {max: n(maxBearerLength), pattern: regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)},
+	"tokenType":      {enum: []string{"Bearer"}},
+	"expiresIn":      {min: n(1), max: n(int(rampart.MaxAccessTTL.Seconds()))},
+	"issuedRefresh":  {max: n(rampart.MaxRefreshTokenLength), pattern: regexp.MustCompile(`^rt_[A-Za-z0-9_-]+$`)},
+	"totpSecret":     {max: n(128), pattern: regexp.MustCompile(`^[A-Z2-7]+$`)},
+	"otpauthUrl":     {max: n(512), format: "uri"},
+	"recoveryCodes":  {max: n(rampart.RecoveryCodeCount), items: &rule{max: n(rampart.MaxOTPLength), pattern: regexp.MustCompile(`^[A-Za-z0-9-]+$`)}},
+	"apiKey":         {max: n(128), pattern: regexp.MustCompile(`^rk_[0-9a-f]{32}_[a-z2-7]+$`)},
+	"apiKeyPrefix":   {max: n(64), pattern: regexp.MustCompile(`^rk_[0-9a-f]{32}$`)},
+	"grantedScopes":  {max: n(len(rampart.Scopes())), items: &rule{enum: rampart.Scopes()}},
+	"auditSeq":       {min: n(1), max: n(maxSafeInteger)},
+	"healthStatus":   {enum: []string{"ok", "degraded"}},
+	"acceptedStatus": {enum: []string{"accepted"}},
+	"pageItems":      {max: n(rampart.MaxPageLimit)},
+	"memberships":    {max: n(rampart.MaxMemberships)},
 	// A session's coarse client address (IPv4 /24, IPv6 /48) and its
 	// user agent as stored (at most 200 characters, api.md v1.1).
 	"clientAddress": {max: n(49), pattern: regexp.MustCompile(`^[0-9A-Fa-f.:/]*$`)},

@@ -11,7 +11,14 @@ type SignupInput struct {
 }
 
 // Signup creates a tenant and its first user, an admin.
+//
+// It is signup in open mode; closed refuses it, and verify mode goes
+// through RequestSignup. When a mail transport is configured, the new
+// account is mailed a verification link in the same unit.
 func (s *Identity) Signup(ctx context.Context, meta RequestMeta, in SignupInput) (*User, *Tenant, error) {
+	if s.SignupMode() != SignupOpen {
+		return nil, nil, errSignupClosed
+	}
 	if err := checkPassword(s.policy, "password", in.Password, in.Email, in.DisplayName, in.Organization); err != nil {
 		return nil, nil, err
 	}
@@ -30,10 +37,18 @@ func (s *Identity) Signup(ctx context.Context, meta RequestMeta, in SignupInput)
 			}
 			return err
 		}
+		if s.cfg.SendVerification {
+			if err := s.sendVerification(ctx, tx, user, now); err != nil {
+				return err
+			}
+		}
 		return s.auditor.Record(ctx, tx, meta, tenant.ID, user.ID, "user.signup", user.ID, nil)
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if s.cfg.SendVerification {
+		s.outbox.Notify()
 	}
 	return user, tenant, nil
 }

@@ -45,6 +45,9 @@ const (
 	CodeOrderNotPending Code = "order-not-pending"
 	CodeLastAdmin       Code = "last-admin"
 	CodeOwnRole         Code = "own-role"
+
+	// CodeSignupClosed: RAMPART_SIGNUP=closed (KindForbidden).
+	CodeSignupClosed Code = "signup-closed"
 )
 
 // codeKinds is the closed set of codes, each with the Kind of the errors
@@ -68,6 +71,7 @@ var codeKinds = map[Code]Kind{
 	CodeOrderNotPending:    KindConflict,
 	CodeLastAdmin:          KindConflict,
 	CodeOwnRole:            KindForbidden,
+	CodeSignupClosed:       KindForbidden,
 }
 
 // Codes lists every Code, sorted, for the tables and tests that must cover

@@ -15,6 +15,16 @@ type IdentityConfig struct {
 	// PublicURL is the base that links in mail point to (RAMPART_PUBLIC_URL),
 	// without a trailing slash.
 	PublicURL string
+	// Signup is RAMPART_SIGNUP ("" means SignupOpen).
+	Signup SignupMode
+	// SendVerification: in open mode, a new account is mailed a
+	// verification link (a mail transport is configured).
+	SendVerification bool
+	// SkipEqualising is for tests only (serve never sets it): the flows
+	// that must not tell a known address from an unknown one skip the
+	// work that makes both cases cost the same, so that a test can show
+	// that its timing measurement would notice the difference.
+	SkipEqualising bool
 }
 
 // MaxRefreshGrace bounds IdentityConfig.RefreshGrace: beyond a minute it is

@@ -28,6 +28,7 @@ const (
 	EventEgressRefused   SecurityEventType = "egress_refused"   // an outbound connection to an unlisted destination
 	EventDeliveryFailure SecurityEventType = "delivery_failure" // an alert webhook or mail that keeps failing
 	EventSourceBlocked   SecurityEventType = "source_blocked"   // a source blocked at the edge
+	EventPasswordReset   SecurityEventType = "password_reset"   // a password set through a mailed reset link
 )
 
 // SecurityEventTypes is every SecurityEventType.
@@ -35,7 +36,7 @@ func SecurityEventTypes() []SecurityEventType {
 	return []SecurityEventType{EventAuthFailure, EventLockout, EventStepUpRefused, EventForbidden,
 		EventNotFoundTenant, EventValidation, EventRefreshFailure, EventRefreshReuse, EventRateLimited,
 		EventPrivilegeChange, EventAdminAction, EventKeyRotation, EventEgressRefused, EventDeliveryFailure,
-		EventSourceBlocked}
+		EventSourceBlocked, EventPasswordReset}
 }
 
 // SecurityEvent is what an investigation needs of one refused or sensitive
