@@ -209,6 +209,11 @@ func buildOpenAPI(routes []route, cfg openAPIConfig) *openAPIDocument {
 			ok.Content = map[string]mediaType{"application/json": {Schema: doc.schemaFor(reflect.TypeOf(rt.response))}}
 		}
 		op.Responses[strconv.Itoa(rt.status)] = ok
+		if rt.alsoStatus != 0 {
+			also := *ok
+			also.Description, also.Headers = http.StatusText(rt.alsoStatus), doc.responseHeaders(rt, rt.alsoStatus)
+			op.Responses[strconv.Itoa(rt.alsoStatus)] = &also
+		}
 		for _, status := range rt.errorStatuses() {
 			op.Responses[strconv.Itoa(status)] = &apiResponse{Description: doc.problemDescription(status),
 				Headers: doc.responseHeaders(rt, status), Content: map[string]mediaType{"application/problem+json": {Schema: problem}}}
