@@ -69,7 +69,9 @@ func handleInvite(d handlerDeps) http.Handler {
 
 func handleListInvitations(d handlerDeps) http.Handler {
 	return handleList(d, "invitations", d.service.ListInvitations, newInvitationResponse,
-		func(items []invitationResponse, next string) any { return invitationList{Items: items, NextCursor: next} })
+		func(items []invitationResponse, next string) any {
+			return invitationList{Items: items, NextCursor: next}
+		})
 }
 
 func handleRevokeInvitation(d handlerDeps) http.Handler {

@@ -227,8 +227,8 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 			action: userWrite, status: noContent, handler: handleRevokeInvitation(d)},
 		{method: "POST", path: "/v1/invitations/accept", id: "acceptInvitation", public: true,
 			summary: "Accept an invitation with its link token: 201 with a new account (password required), or 200 adding the membership to an account that exists, which must be signed in (Bearer). Any dead link, or another account's: 422 invalid-link.",
-			body: acceptInvitationRequest{}, response: acceptedResponse{}, status: created, alsoStatus: ok,
-			errors: append(byCode(rampart.CodeInvalidLink, rampart.CodeWeakPassword, rampart.CodeBusy), probUnauthenticated, probForbidden),
+			body:    acceptInvitationRequest{}, response: acceptedResponse{}, status: created, alsoStatus: ok,
+			errors:  append(byCode(rampart.CodeInvalidLink, rampart.CodeWeakPassword, rampart.CodeBusy), probUnauthenticated, probForbidden),
 			handler: handleAcceptInvitation(d)},
 
 		{method: "GET", path: "/v1/audit-events", id: "listAuditEvents", summary: "The tenant's audit events, newest first; ?type= filters.",
