@@ -351,3 +351,13 @@ func TestInvitationDiesWithAPasswordChange(t *testing.T) {
 		t.Errorf("after the password change: %d %s", r.Code, r.Body)
 	}
 }
+
+// Accepting may hash a new password: it spends the per-address sign-in
+// budget (RAMPART_RATE_AUTH), as login does, not the generous public one.
+func TestAcceptingIsThrottledAsSignIn(t *testing.T) {
+	for _, rt := range bareRouteTable() {
+		if rt.path == "/v1/invitations/accept" && rt.class() != classAuth {
+			t.Errorf("POST /v1/invitations/accept is in rate class %q, want %q", rt.class(), classAuth)
+		}
+	}
+}
