@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,7 +120,8 @@ func (r *alertReceiver) summary() string {
 // a trusted proxy (127.0.0.1) naming any client address in X-Forwarded-For.
 type cluster struct {
 	bases, admins []string
-	next          int // round-robin over the replicas
+	dataDir       string // shared by the replicas: development's mail lands in its mail/
+	next          int    // round-robin over the replicas
 	mu            sync.Mutex
 }
 
@@ -256,20 +258,36 @@ func (c *cluster) addMember(t *testing.T, src string, admin member) member {
 func (c *cluster) tryAddMember(ctx context.Context, src string, admin member) (member, error) {
 	email := uniqueEmail("member")
 	r, err := send(ctx, c.base(), src, "POST", "/v1/users", admin.access,
-		map[string]string{"email": email, "password": testPassphrase, "displayName": "Member", "role": "member"})
+		map[string]string{"email": email, "displayName": "Member", "role": "member"})
+	if err != nil {
+		return member{}, err
+	}
+	if r.code != http.StatusAccepted {
+		return member{}, fmt.Errorf("invite member: %d %s", r.code, r.body)
+	}
+	// The replicas share one data directory: whichever delivers the
+	// invitation writes it there.
+	token, err := invitationToken(filepath.Join(c.dataDir, "mail"), email, 10*time.Second)
+	if err != nil {
+		return member{}, err
+	}
+	r, err = send(ctx, c.base(), src, "POST", "/v1/invitations/accept", "",
+		map[string]string{"token": token, "password": testPassphrase})
 	if err != nil {
 		return member{}, err
 	}
 	if r.code != http.StatusCreated {
-		return member{}, fmt.Errorf("add member: %d %s", r.code, r.body)
+		return member{}, fmt.Errorf("accept invitation: %d %s", r.code, r.body)
 	}
 	var u struct {
-		ID string `json:"id"`
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
 	}
 	if err := json.Unmarshal([]byte(r.body), &u); err != nil {
-		return member{}, fmt.Errorf("add member: %s: %w", r.body, err)
+		return member{}, fmt.Errorf("accept invitation: %s: %w", r.body, err)
 	}
-	return member{email: email, id: u.ID, tenant: admin.tenant}, nil
+	return member{email: email, id: u.User.ID, tenant: admin.tenant}, nil
 }
 
 // absentOrder is an order id of the right form that no tenant has.
@@ -682,11 +700,12 @@ func startCluster(t *testing.T, receiver *alertReceiver, extra ...string) *clust
 	t.Helper()
 	pgURL := testutil.PostgresURL(t)
 	_, prefix := testutil.Redis(t)
+	dataDir := t.TempDir()
 	env := append([]string{
 		"RAMPART_ENV=test",
 		"RAMPART_ADDR=127.0.0.1:0",
 		"RAMPART_ADMIN_ADDR=127.0.0.1:0",
-		"RAMPART_DATA_DIR=" + t.TempDir(),
+		"RAMPART_DATA_DIR=" + dataDir,
 		"RAMPART_DATABASE_URL=" + pgURL,
 		"RAMPART_MASTER_KEY=" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 		"RAMPART_TRUSTED_PROXIES=127.0.0.1/32",
@@ -698,7 +717,7 @@ func startCluster(t *testing.T, receiver *alertReceiver, extra ...string) *clust
 	env = append(env, extra...)
 	// One after the other: the first migrates the schema and creates the
 	// signing key the others then load.
-	c := &cluster{}
+	c := &cluster{dataDir: dataDir}
 	for range 3 {
 		l, _, _, _ := startBinary(t, env)
 		c.bases = append(c.bases, "http://"+l.Addr)

@@ -41,6 +41,8 @@ commands:
                  turn off the account's TOTP and recovery codes and revoke all its sessions (audited)
   users revoke-sessions EMAIL
                  revoke every session of the account, in every tenant (audited)
+  tenants create --name NAME --admin-email EMAIL
+                 create a tenant and invite its first admin (the link goes by mail; audited)
   config check   print the effective configuration (secrets masked), the blocking mode and the production posture checks
   healthcheck    exit 0 if this container's server answers GET /healthz with 200 (for HEALTHCHECK)
   version        print the version, source revision and the modules this binary was built from
@@ -58,6 +60,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	if len(cmd) == 3 && cmd[0] == "blocks" && cmd[1] == "remove" {
 		return blocksCommand(ctx, cmd[1:], environ, stdout, stderr)
+	}
+	if len(cmd) > 0 && cmd[0] == "tenants" {
+		return tenantsCommand(ctx, cmd[1:], environ, stdout, stderr)
 	}
 	if len(cmd) > 0 && cmd[0] == "users" {
 		return usersCommand(ctx, cmd[1:], environ, stdout, stderr)

@@ -20,9 +20,12 @@ func TestAuditEvents(t *testing.T) {
 	adminTok := a.login("audit@example.com", testPassword).AccessToken
 
 	step()
-	var member userResponse
-	a.do("POST", "/v1/users", adminTok, map[string]string{"email": "m@example.com", "password": testPassword,
-		"displayName": "Member", "role": "member"}).json(t, &member)
+	a.invite(adminTok, "m@example.com", "member")
+	step()
+	var accepted acceptInvitationResponse
+	a.accept("", map[string]string{"token": a.mailedLink("m@example.com"), "password": testPassword,
+		"displayName": "Member"}).json(t, &accepted)
+	member := accepted.User
 	step()
 	a.do("PATCH", "/v1/users/"+member.ID, adminTok, map[string]string{"role": "admin"})
 	step()
@@ -50,12 +53,12 @@ func TestAuditEvents(t *testing.T) {
 		types = append(types, e.Type)
 	}
 	want := []string{"user.deleted", "order.deleted", "order.created", "apikey.created", "user.role_changed", "user.role_changed",
-		"user.created", "user.login", "user.signup"}
+		"invitation.accepted", "user.invited", "user.login", "user.signup"}
 	if !slices.Equal(types, want) {
 		t.Fatalf("types, newest first: %v, want %v", types, want)
 	}
 	demoted := list.Items[4]
-	if demoted.Seq != 5 || demoted.ActorID != su.UserID || demoted.Target != member.ID || demoted.SourceIP == "" ||
+	if demoted.Seq != 6 || demoted.ActorID != su.UserID || demoted.Target != member.ID || demoted.SourceIP == "" ||
 		demoted.RequestID == "" || string(demoted.Details) != `{"from":"admin","to":"member"}` || demoted.Time.IsZero() {
 		t.Errorf("role change event %+v", demoted)
 	}
@@ -91,7 +94,7 @@ func TestAuditEvents(t *testing.T) {
 	}
 	var page2 auditEventList
 	a.do("GET", "/v1/audit-events?type=user.role_changed&limit=1&cursor="+roles.NextCursor, adminTok, nil).json(t, &page2)
-	if len(page2.Items) != 1 || page2.Items[0].Seq != 4 || page2.NextCursor != "" {
+	if len(page2.Items) != 1 || page2.Items[0].Seq != 5 || page2.NextCursor != "" {
 		t.Errorf("filtered page 2: %+v", page2)
 	}
 	for _, q := range []string{

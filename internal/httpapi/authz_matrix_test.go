@@ -144,10 +144,21 @@ var authzMatrix = map[string]matrixRow{
 	}},
 
 	"GET /v1/users": {scope: rampart.ScopeUsersRead, want: adminOrKey(200), req: fixed("/v1/users", nil)},
-	"POST /v1/users": {scope: rampart.ScopeUsersWrite, want: adminOnly(201), req: func(*matrixWorld) (string, any) {
-		return "/v1/users", map[string]string{"email": "n-" + rampart.NewID() + "@example.com", "password": testPassword,
+	"POST /v1/users": {scope: rampart.ScopeUsersWrite, want: adminOnly(202), req: func(*matrixWorld) (string, any) {
+		return "/v1/users", map[string]string{"email": "n-" + rampart.NewID() + "@example.com",
 			"displayName": "Newcomer", "role": "member"}
 	}},
+	"GET /v1/invitations": {scope: rampart.ScopeUsersWrite, want: adminOrKey(200), req: fixed("/v1/invitations", nil)},
+	"DELETE /v1/invitations/{id}": {scope: rampart.ScopeUsersWrite, want: adminOrKeyObject(204), req: func(w *matrixWorld) (string, any) {
+		return "/v1/invitations/" + w.invitation().id, nil
+	}},
+	// Public, with whatever credential the caller sends: a link for a new
+	// address is no signed-in account's (422 invalid-link), an API key is
+	// no person (403), a refused credential is 401 before the link is read.
+	"POST /v1/invitations/accept": {want: want{201, 422, 422, 422, 422, 422, 403, 403, 403, 401, 401},
+		req: func(w *matrixWorld) (string, any) {
+			return "/v1/invitations/accept", map[string]string{"token": w.invitation().token, "password": testPassword}
+		}},
 	"GET /v1/users/{id}": {scope: rampart.ScopeUsersRead, want: adminOrKeyObject(200), req: func(w *matrixWorld) (string, any) {
 		return "/v1/users/" + w.peer.ID, nil
 	}},
@@ -295,4 +306,17 @@ func TestScopeEnumMatchesDomain(t *testing.T) {
 			t.Errorf("scopes enum %v, domain %v", f.rule.items.enum, rampart.Scopes())
 		}
 	}
+}
+
+// invitation invites a new address into tenant A and returns the
+// invitation's id and the link token its mail carries.
+func (w *matrixWorld) invitation() (inv struct{ id, token string }) {
+	email := "i-" + rampart.NewID() + "@example.com"
+	got, err := w.a.service().Invite(w.a.t.Context(), rampart.RequestMeta{}, w.a.userPrincipal(w.admin),
+		rampart.InviteInput{Email: email, Role: rampart.RoleMember})
+	if err != nil {
+		w.a.t.Fatal(err)
+	}
+	inv.id, inv.token = got.ID, w.a.mailedLink(email)
+	return inv
 }

@@ -59,7 +59,7 @@ func TestEveryDocumentedBoundIsEnforced(t *testing.T) {
 	// password minimum on every route that sets a password, and bounds at
 	// depth.
 	for _, want := range []string{
-		"POST /v1/signup password minLength=20", "POST /v1/users password minLength=20",
+		"POST /v1/signup password minLength=20", "POST /v1/invitations/accept password minLength=20",
 		"POST /v1/me/password newPassword minLength=20", "POST /v1/signup password maxLength=128",
 		"POST /v1/orders items[0].sku pattern", "POST /v1/orders items[0].quantity maximum=1000",
 		"POST /v1/api-keys scopes[0] enum", "GET /v1/orders limit maximum=100", "GET /v1/audit-events type pattern",

@@ -38,8 +38,9 @@ type route struct {
 	// (errorStatuses): codes of the domain (byCode) or the edge's rows.
 	errors  []problemKind
 	handler http.Handler
-	// alt is a second success answer, when the configuration picks one
-	// (POST /v1/signup: 201 open, 202 verify).
+	// alt is a second success answer: when the configuration picks one
+	// (POST /v1/signup: 201 open, 202 verify), or the state does (accepting
+	// an invitation: 201 a new account, 200 an existing one).
 	alt *altResponse
 }
 
@@ -62,6 +63,9 @@ func (rt route) class() string {
 		return classAuth
 	case rt.auth():
 		return classAPI
+	case rt.path == "/v1/invitations/accept":
+		// It may hash a new password: the sign-in budget per address.
+		return classAuth
 	case rt.path == "/v1/signup":
 		return classSignup
 	case strings.HasPrefix(rt.path, "/v1/auth/"):
@@ -204,9 +208,9 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 
 		{method: "GET", path: "/v1/users", id: "listUsers", summary: "The tenant's users, newest first.",
 			action: userRead, query: pageQuery, response: userList{}, status: ok, handler: handleListUsers(d)},
-		{method: "POST", path: "/v1/users", id: "createUser", summary: "Add a user to the tenant.",
-			action: userWrite, stepUp: true, body: createUserRequest{}, response: userResponse{}, status: created,
-			errors: byCode(rampart.CodeEmailTaken), handler: handleCreateUser(d)},
+		{method: "POST", path: "/v1/users", id: "createUser", summary: "Invite an address into the tenant with a role: 202 with the invitation, the same whether or not the address has an account; the link goes by mail.",
+			action: userWrite, stepUp: true, body: inviteRequest{}, response: invitedResponse{}, status: http.StatusAccepted,
+			handler: handleInvite(d)},
 		{method: "GET", path: "/v1/users/{id}", id: "getUser", summary: "One of the tenant's users.",
 			action: userRead, response: userResponse{}, status: ok, handler: handleGetUser(d)},
 		// A role change needs a step-up; the service decides, as only it
@@ -236,6 +240,17 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 			handler: handlePasswordResetConfirm(d)},
 		{method: "POST", path: "/v1/auth/verify-email", id: "verifyEmail", public: true, summary: "Prove the account's address with a verification link's token.",
 			body: linkTokenRequest{}, status: noContent, errors: byCode(rampart.CodeInvalidLink), handler: handleVerifyEmail(d)},
+		// Invitations (internal/httpapi/invitations.go).
+		{method: "GET", path: "/v1/invitations", id: "listInvitations", summary: "The tenant's pending invitations, newest first.",
+			action: userWrite, query: pageQuery, response: invitationList{}, status: ok, handler: handleListInvitations(d)},
+		{method: "DELETE", path: "/v1/invitations/{id}", id: "revokeInvitation", summary: "Revoke a pending invitation; its link stops working at once.",
+			action: userWrite, status: noContent, handler: handleRevokeInvitation(d)},
+		{method: "POST", path: "/v1/invitations/accept", id: "acceptInvitation", public: true,
+			summary: "Accept an invitation with its link token: 201 with a new account (password required), or 200 adding the membership to an account that exists, which must be signed in (Bearer). Any dead link, or another account's: 422 invalid-link.",
+			body:    acceptInvitationRequest{}, response: acceptInvitationResponse{}, status: created,
+			alt:     &altResponse{status: ok, response: acceptInvitationResponse{}},
+			errors:  append(byCode(rampart.CodeInvalidLink, rampart.CodeWeakPassword, rampart.CodeBusy), probUnauthenticated, probForbidden),
+			handler: handleAcceptInvitation(d)},
 
 		{method: "GET", path: "/v1/audit-events", id: "listAuditEvents", summary: "The tenant's audit events, newest first; ?type= filters.",
 			action: auditRead, query: auditQuery, response: auditEventList{}, status: ok, handler: handleListAuditEvents(d)},

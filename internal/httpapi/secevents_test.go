@@ -214,8 +214,12 @@ func TestSecurityEventDomainChanges(t *testing.T) {
 	if err := a.service().DeleteUser(t.Context(), meta, p, admin.ID); rampart.ErrorKind(err) != rampart.KindConflict {
 		t.Fatalf("deleting the last admin: %v", err) // refused: no admin_action for it
 	}
-	user, err := a.service().CreateUser(t.Context(), meta, p, rampart.NewUserInput{Email: "new@example.com",
-		DisplayName: "New", Role: rampart.RoleMember, Password: testPassword})
+	if _, err := a.service().Invite(t.Context(), meta, p, rampart.InviteInput{Email: "new@example.com",
+		DisplayName: "New", Role: rampart.RoleMember}); err != nil {
+		t.Fatal(err)
+	}
+	user, _, err := a.identity.AcceptInvitation(t.Context(), meta, nil, rampart.AcceptInvitationInput{
+		Token: a.mailedLink("new@example.com"), Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +232,7 @@ func TestSecurityEventDomainChanges(t *testing.T) {
 		got = append(got, e["type"].(string)+": "+e["detail"].(string))
 	}
 	want := []string{"privilege_change: API key created", "admin_action: API key revoked",
-		"admin_action: user created", "privilege_change: role changed"}
+		"admin_action: user invited", "admin_action: invitation accepted", "privilege_change: role changed"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

@@ -6,15 +6,6 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-// createUserRequest adds a user to the admin's own tenant: there is no
-// tenant field to send (a tenantId is a 422, unknown field).
-type createUserRequest struct {
-	Email       string `json:"email" validate:"email"`
-	Password    string `json:"password" validate:"newPassword"`
-	DisplayName string `json:"displayName" validate:"displayName"`
-	Role        string `json:"role" validate:"role"`
-}
-
 type updateUserRequest struct {
 	DisplayName *string `json:"displayName" validate:"displayName"`
 	Role        *string `json:"role" validate:"role"`
@@ -28,14 +19,6 @@ type userList struct {
 func handleListUsers(d handlerDeps) http.Handler {
 	return handleList(d, "users", d.service.ListUsers, newUserResponse,
 		func(items []userResponse, next string) any { return userList{Items: items, NextCursor: next} })
-}
-
-func handleCreateUser(d handlerDeps) http.Handler {
-	return handleBody(func(w http.ResponseWriter, r *http.Request, in *createUserRequest) {
-		u, err := d.service.CreateUser(r.Context(), meta(r), principalFrom(r.Context()), rampart.NewUserInput{
-			Email: in.Email, Password: in.Password, DisplayName: in.DisplayName, Role: rampart.Role(in.Role)})
-		reply(w, r, d, http.StatusCreated, newUserResponse, u, err)
-	})
 }
 
 func handleGetUser(d handlerDeps) http.Handler {

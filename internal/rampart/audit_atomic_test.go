@@ -48,6 +48,7 @@ type domain struct {
 	fail     *atomic.Bool
 	identity *rampart.Identity
 	service  *rampart.Resources
+	box      rampart.Sealer
 }
 
 func newDomain(t *testing.T, st rampart.Store) *domain {
@@ -78,7 +79,7 @@ func newDomain(t *testing.T, st rampart.Store) *domain {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &domain{store: st, fail: fail, identity: svcs.Identity, service: svcs.Resources}
+	return &domain{store: st, fail: fail, identity: svcs.Identity, service: svcs.Resources, box: box}
 }
 
 // signupAndLogin signs up a tenant's admin and signs them in.
@@ -132,8 +133,12 @@ func TestChangesRollBackWhenTheirAuditEventFails(t *testing.T) {
 		d := newDomain(t, st)
 		meta := rampart.RequestMeta{SourceIP: "192.0.2.1", RequestID: "req"}
 		admin, tenant, p := d.signupAndLogin(t, meta)
-		member, err := d.service.CreateUser(ctx, meta, p, rampart.NewUserInput{Email: "member@example.com",
-			Password: testPassword, DisplayName: "Member", Role: rampart.RoleMember})
+		if _, err := d.service.Invite(ctx, meta, p, rampart.InviteInput{Email: "member@example.com",
+			DisplayName: "Member", Role: rampart.RoleMember}); err != nil {
+			t.Fatal(err)
+		}
+		member, _, err := d.identity.AcceptInvitation(ctx, meta, nil, rampart.AcceptInvitationInput{
+			Token: mailedLink(t, st, d.box, "member@example.com"), Password: testPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,13 +217,14 @@ func TestChangesRollBackWhenTheirAuditEventFails(t *testing.T) {
 			}},
 			{"delete order", func() error { return d.service.DeleteOrder(ctx, meta, p, order.ID) },
 				func() bool { _, err := st.GetOrder(ctx, tenant.ID, order.ID); return err == nil }},
-			{"create user", func() error {
-				_, err := d.service.CreateUser(ctx, meta, p, rampart.NewUserInput{Email: "other@example.com",
-					Password: testPassword, DisplayName: "Other", Role: rampart.RoleMember})
+			{"invite user", func() error {
+				_, err := d.service.Invite(ctx, meta, p, rampart.InviteInput{Email: "other@example.com", Role: rampart.RoleMember})
 				return err
 			}, func() bool {
-				_, err := st.FindAccountByEmail(ctx, "other@example.com")
-				return rampart.ErrorKind(err) == rampart.KindNotFound
+				// Neither the invitation nor its mail is left.
+				invs, _, err := st.ListInvitations(ctx, tenant.ID, time.Now(), rampart.Page{Limit: 10})
+				pending, perr := st.CountPendingMail(ctx)
+				return err == nil && perr == nil && len(invs) == 0 && pending == 0
 			}},
 			{"change role", func() error {
 				_, err := d.service.UpdateUser(ctx, meta, p, member.ID, rampart.UserUpdate{Role: &promote})

@@ -28,6 +28,7 @@ type world struct {
 	id    *rampart.Identity
 	res   *rampart.Resources
 	auth  *rampart.Authenticator
+	box   rampart.Sealer // seals the outbox's mail
 }
 
 var meta = rampart.RequestMeta{SourceIP: "192.0.2.7", RequestID: "req-1", UserAgent: "test"}
@@ -57,7 +58,8 @@ func newWorld(t *testing.T, edit func(*rampart.IdentityConfig)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, ctx: ctx, clock: c, store: a.Store, id: a.Services.Identity, res: a.Services.Resources, auth: a.Services.Auth}
+	return &world{t: t, ctx: ctx, clock: c, store: a.Store, id: a.Services.Identity, res: a.Services.Resources, auth: a.Services.Auth,
+		box: a.Deps.Sealer}
 }
 
 // signup creates a tenant whose first admin has email and testPassword.
@@ -90,11 +92,15 @@ func (w *world) principal(credential string) rampart.Principal {
 	return p
 }
 
-// addUser adds a user with role to admin's tenant.
+// addUser invites a new address into admin's tenant with role and accepts
+// the invitation with testPassword.
 func (w *world) addUser(admin rampart.Principal, email string, role rampart.Role) *rampart.User {
 	w.t.Helper()
-	u, err := w.res.CreateUser(w.ctx, meta, admin, rampart.NewUserInput{Email: email, Password: testPassword,
-		DisplayName: "Someone", Role: role})
+	if _, err := w.res.Invite(w.ctx, meta, admin, rampart.InviteInput{Email: email, DisplayName: "Someone", Role: role}); err != nil {
+		w.t.Fatal(err)
+	}
+	u, _, err := w.id.AcceptInvitation(w.ctx, meta, nil, rampart.AcceptInvitationInput{
+		Token: mailedLink(w.t, w.store, w.box, email), Password: testPassword})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -21,6 +21,9 @@ type Resources struct {
 	now     func() time.Time
 	// publicURL is IdentityConfig.PublicURL, for the links in invitations.
 	publicURL string
+	// inviteUnequal switches off the equalising work of invitations (see
+	// SetInvitationEqualising): tests only.
+	inviteUnequal bool
 }
 
 // audit records an action of p in p's tenant through tx, the unit that

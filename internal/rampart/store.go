@@ -63,6 +63,13 @@ type Store interface {
 	// user is a new account (see CreateUser). Invalid: admin is not an
 	// admin of t. Conflict: an id or the email is taken.
 	CreateTenant(ctx context.Context, t *Tenant, admin *User) error
+	// CreateTenantWithInvitation stores a tenant together with the
+	// invitation of its first admin (`rampart tenants create`), in one
+	// transaction: the tenant has no member until the invitation is
+	// accepted, and no admin is ever removed from it. Invalid: inv is not
+	// an admin invitation to t (see CheckNewTenantInvitation). Conflict:
+	// an id or the invitation's hash is taken.
+	CreateTenantWithInvitation(ctx context.Context, t *Tenant, inv *LinkToken) error
 	// GetTenant returns a tenant. NotFound.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
 	// ListTenantIDs returns every tenant's id, oldest first: for operator

@@ -16,6 +16,16 @@ func CheckNewTenant(t *Tenant, admin *User) error {
 	return nil
 }
 
+// CheckNewTenantInvitation returns an Invalid error unless inv can stand
+// for the first admin of t: an invitation to t with the admin role (see
+// Store.CreateTenantWithInvitation).
+func CheckNewTenantInvitation(t *Tenant, inv *LinkToken) error {
+	if inv.Purpose != LinkInvitation || inv.TenantID != t.ID || inv.Role != RoleAdmin {
+		return Errorf(KindInvalid, "a tenant without members needs its first admin's invitation")
+	}
+	return nil
+}
+
 // LastAdminError is the Conflict a store returns when a change would leave
 // a tenant without an admin. Whether another admin exists, the store finds
 // out under its own locks.

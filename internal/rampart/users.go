@@ -4,14 +4,6 @@ import (
 	"context"
 )
 
-// NewUserInput is a user an admin adds to their tenant.
-type NewUserInput struct {
-	Email       string
-	Password    string
-	DisplayName string
-	Role        Role
-}
-
 // UserUpdate is what an admin may change on a user; nil leaves a field as
 // it is.
 type UserUpdate struct {
@@ -72,46 +64,6 @@ func (s *Resources) getUser(ctx context.Context, p Principal, a Action, id strin
 	if err := Authorize(p, a, u.resource()); err != nil {
 		return nil, err
 	}
-	return u, nil
-}
-
-// CreateUser adds a user to p's tenant. Creating an admin needs
-// ActionUserAdmin.
-func (s *Resources) CreateUser(ctx context.Context, meta RequestMeta, p Principal, in NewUserInput) (*User, error) {
-	if err := Authorize(p, ActionUserWrite); err != nil {
-		return nil, err
-	}
-	if err := checkRole(in.Role); err != nil {
-		return nil, err
-	}
-	if in.Role == RoleAdmin {
-		if err := Authorize(p, ActionUserAdmin); err != nil {
-			return nil, err
-		}
-	}
-	if err := checkPassword(s.policy, "password", in.Password, in.Email, in.DisplayName); err != nil {
-		return nil, err
-	}
-	hash, err := s.hasher.Hash(ctx, in.Password)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	u := &User{ID: NewID(), TenantID: p.TenantID, Email: in.Email, DisplayName: in.DisplayName,
-		Role: in.Role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	err = s.store.Atomically(ctx, func(tx Store) error {
-		if err := tx.CreateUser(ctx, u); err != nil {
-			if ErrorKind(err) == KindConflict {
-				return errEmailTaken(err)
-			}
-			return err
-		}
-		return s.audit(ctx, tx, meta, p, "user.created", u.ID, map[string]string{"role": string(u.Role)})
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.events.record(ctx, meta, EventAdminAction, p.TenantID, actorID(p), "user created")
 	return u, nil
 }
 

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) rampart.Store) {
 		{"RedeemLinkTokenRefusals", testRedeemLinkTokenRefusals},
 		{"ConcurrentLinkRedemption", testConcurrentLinkRedemption},
 		{"Invitations", testInvitations},
+		{"TenantWithInvitation", testTenantWithInvitation},
 		{"RevokeLinkTokens", testRevokeLinkTokens},
 		{"LinkTokensAtomically", testLinkTokensAtomically},
 		{"SigningKeys", testSigningKeys},

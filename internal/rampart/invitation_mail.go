@@ -1,0 +1,47 @@
+package rampart
+
+import (
+	"fmt"
+	"time"
+)
+
+// The texts of invitation mail. Each carries the link (token in the
+// fragment, see mailLink) and says when it expires. The three differ only in
+// what they ask the reader to do; the HTTP answer to the admin is the same
+// for all three.
+
+func invitationNewMail(to, tenant, link string, expires time.Time) Mail {
+	return Mail{Kind: MailInvitation, To: to, Subject: "You are invited to " + mailSubjectName(tenant),
+		Body: fmt.Sprintf("You have been invited to join %s on Rampart.\n\n"+
+			"To accept, open this link and choose a password for your new account:\n\n%s\n\n"+
+			"The link can be used once and expires at %s.\n"+
+			"If you did not expect this invitation, ignore this message.\n",
+			tenant, link, expires.UTC().Format(time.RFC1123))}
+}
+
+func invitationAccountMail(to, tenant, link string, expires time.Time) Mail {
+	return Mail{Kind: MailInvitation, To: to, Subject: "You are invited to " + mailSubjectName(tenant),
+		Body: fmt.Sprintf("You have been added to the invitations of %s on Rampart.\n\n"+
+			"You already have an account with this address: sign in, then open this link to accept:\n\n%s\n\n"+
+			"The link can be used once and expires at %s.\n"+
+			"If you did not expect this invitation, ignore this message.\n",
+			tenant, link, expires.UTC().Format(time.RFC1123))}
+}
+
+func invitationMemberMail(to, tenant, link string, expires time.Time) Mail {
+	return Mail{Kind: MailInvitation, To: to, Subject: "You are invited to " + mailSubjectName(tenant),
+		Body: fmt.Sprintf("You have been invited again to %s on Rampart, where you are already a member.\n\n"+
+			"There is nothing to do; accepting (sign in, then open this link) changes nothing:\n\n%s\n\n"+
+			"The link can be used once and expires at %s.\n",
+			tenant, link, expires.UTC().Format(time.RFC1123))}
+}
+
+// mailSubjectName is a tenant's name as a subject may show it: tenant
+// names have no control characters (CheckTenantName, the signup rule), and
+// the subject is bounded.
+func mailSubjectName(name string) string {
+	if r := []rune(name); len(r) > 100 {
+		return string(r[:100])
+	}
+	return name
+}
