@@ -86,16 +86,6 @@ func TestTenantsCreate(t *testing.T) {
 	}
 }
 
-// readBody is the text of an RFC 5322 message, quoted-printable decoded.
-func readBody(t *testing.T, raw []byte) string {
-	t.Helper()
-	body, err := mailBody(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body
-}
-
 // mailBody is the text of an RFC 5322 message, as a mail client reads it.
 func mailBody(raw []byte) (string, error) {
 	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
