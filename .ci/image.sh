@@ -113,14 +113,16 @@ check_writes() { # CONTAINER
 	[ -z "$changes" ] || fail "$1: wrote outside the volume: $changes"
 }
 
-wait_healthz() { # PORT CONTAINER
+# wait_ready waits for /readyz, not /healthz: a starting server is alive
+# (healthz 200) before it serves, and traffic sent then gets 503.
+wait_ready() { # PORT CONTAINER
 	for _ in $(seq 1 50); do
-		if curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; then return 0; fi
+		if curl -fsS --max-time 2 "http://127.0.0.1:$1/readyz" >/dev/null 2>&1; then return 0; fi
 		[ "$(podman inspect -f '{{.State.Running}}' "$2")" = true ] || break
 		sleep 0.2
 	done
 	podman logs "$2" >&2 || true
-	fail "$2: /healthz never answered on 127.0.0.1:$1"
+	fail "$2: /readyz never answered 200 on 127.0.0.1:$1"
 }
 
 # --- the good image ---
@@ -159,12 +161,12 @@ ctr=$(podman run -d "${LIMITS[@]}" "${HARDENED[@]}" \
 	-e RAMPART_SIGNUP=open \
 	"$tag" 2>/dev/null)
 containers+=("$ctr")
-wait_healthz "$port" "$ctr"
+wait_ready "$port" "$ctr"
 # Traffic that writes: a signup stores a tenant and a user.
-code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 -H 'Content-Type: application/json' \
+code=$(curl -sS -o "$work/signup.json" -w '%{http_code}' --max-time 20 -H 'Content-Type: application/json' \
 	-d '{"email":"ci@example.com","password":"correct horse battery staple","displayName":"CI","organization":"ci"}' \
 	"http://127.0.0.1:$port/v1/signup")
-case $code in 2??) ;; *) fail "signup through the container: HTTP $code" ;; esac
+case $code in 2??) ;; *) fail "signup through the container: HTTP $code: $(cat "$work/signup.json")" ;; esac
 echo "image: signup through the container: HTTP $code"
 podman healthcheck run "$ctr" >/dev/null 2>&1 || fail "HEALTHCHECK (rampart healthcheck) failed"
 check_process "$ctr"
@@ -205,7 +207,7 @@ rctr=$(podman run -d "${LIMITS[@]}" "${HARDENED[@]}" --tmpfs /data \
 	-e RAMPART_ENV=test -e RAMPART_ADDR="127.0.0.1:$port" -e RAMPART_ADMIN_ADDR="127.0.0.1:$admin" \
 	-e RAMPART_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" "$root" 2>/dev/null)
 containers+=("$rctr")
-wait_healthz "$port" "$rctr"
+wait_ready "$port" "$rctr"
 expect_fail "a process running as root" check_process "$rctr"
 podman rm -v -f -t 2 "$rctr" >/dev/null 2>&1
 
@@ -223,7 +225,7 @@ lax=$(podman run -d "${LIMITS[@]}" -v "$vol:/data" -v "$secrets:/run/secrets:ro"
 	-e RAMPART_SIGNUP=open \
 	"$tag" 2>/dev/null)
 containers+=("$lax")
-wait_healthz "$port" "$lax"
+wait_ready "$port" "$lax"
 expect_fail "a container keeping its capabilities" check_process "$lax"
 expect_fail "a writable root filesystem" check_writes "$lax"
 podman rm -v -f -t 2 "$lax" >/dev/null 2>&1
