@@ -182,13 +182,19 @@ func handleSignup(d handlerDeps) http.Handler {
 	return handleBody(func(w http.ResponseWriter, r *http.Request, in *signupRequest) {
 		user, tenant, err := d.identity.Signup(r.Context(), meta(r), rampart.SignupInput{
 			Email: in.Email, Password: in.Password, DisplayName: in.DisplayName, Organization: in.Organization})
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, signupResponse{User: newUserResponse(user),
-			Tenant: tenantResponse{ID: tenant.ID, Name: tenant.Name}})
+		replySignedUp(w, r, d, user, tenant, err)
 	})
+}
+
+// replySignedUp is the answer of an account created by signup, open or
+// confirmed by its link: 201 with the user and the new tenant, or the error.
+func replySignedUp(w http.ResponseWriter, r *http.Request, d handlerDeps, user *rampart.User, tenant *rampart.Tenant, err error) {
+	if err != nil {
+		writeError(w, r, d.logger, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, signupResponse{User: newUserResponse(user),
+		Tenant: tenantResponse{ID: tenant.ID, Name: tenant.Name}})
 }
 
 func handleLogin(d handlerDeps) http.Handler {

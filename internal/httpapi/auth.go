@@ -25,22 +25,33 @@ func principalFrom(ctx context.Context) rampart.Principal {
 func authenticate(deps handlerDeps) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			credential, ok := bearerToken(r)
+			p, ok := authenticateBearer(w, r, deps, "send an access token or API key as Authorization: Bearer <credential>")
 			if !ok {
-				writeProblem(w, r, probUnauthenticated, "send an access token or API key as Authorization: Bearer <credential>", nil)
 				return
-			}
-			p, err := deps.auth.Authenticate(r.Context(), credential)
-			if err != nil {
-				writeCredentialError(w, r, deps.logger, err)
-				return
-			}
-			if info := infoFrom(r.Context()); info != nil {
-				info.userID, info.apiKeyID, info.tenantID = p.UserID, p.APIKeyID, p.TenantID
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 		})
 	}
+}
+
+// authenticateBearer checks the request's bearer credential and notes its
+// principal for the request log; or it answers 401 (missing reports
+// detail) and reports false.
+func authenticateBearer(w http.ResponseWriter, r *http.Request, deps handlerDeps, missing string) (rampart.Principal, bool) {
+	credential, ok := bearerToken(r)
+	if !ok {
+		writeProblem(w, r, probUnauthenticated, missing, nil)
+		return rampart.Principal{}, false
+	}
+	p, err := deps.auth.Authenticate(r.Context(), credential)
+	if err != nil {
+		writeCredentialError(w, r, deps.logger, err)
+		return rampart.Principal{}, false
+	}
+	if info := infoFrom(r.Context()); info != nil {
+		info.userID, info.apiKeyID, info.tenantID = p.UserID, p.APIKeyID, p.TenantID
+	}
+	return p, true
 }
 
 // writeCredentialError answers a bearer credential that was presented and

@@ -86,18 +86,9 @@ func handleAcceptInvitation(d handlerDeps) http.Handler {
 	return handleBody(func(w http.ResponseWriter, r *http.Request, in *acceptInvitationRequest) {
 		var caller *rampart.Principal
 		if r.Header.Get("Authorization") != "" {
-			credential, ok := bearerToken(r)
+			p, ok := authenticateBearer(w, r, d, "send an access token as Authorization: Bearer <token>")
 			if !ok {
-				writeProblem(w, r, probUnauthenticated, "send an access token as Authorization: Bearer <token>", nil)
 				return
-			}
-			p, err := d.auth.Authenticate(r.Context(), credential)
-			if err != nil {
-				writeCredentialError(w, r, d.logger, err)
-				return
-			}
-			if info := infoFrom(r.Context()); info != nil {
-				info.userID, info.apiKeyID, info.tenantID = p.UserID, p.APIKeyID, p.TenantID
 			}
 			caller = &p
 		}

@@ -76,12 +76,7 @@ func handleSignupByMode(d handlerDeps) http.Handler {
 func handleConfirmSignup(d handlerDeps) http.Handler {
 	return handleBody(func(w http.ResponseWriter, r *http.Request, in *linkTokenRequest) {
 		user, tenant, err := d.identity.ConfirmSignup(r.Context(), meta(r), in.Token)
-		if err != nil {
-			writeError(w, r, d.logger, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, signupResponse{User: newUserResponse(user),
-			Tenant: tenantResponse{ID: tenant.ID, Name: tenant.Name}})
+		replySignedUp(w, r, d, user, tenant, err)
 	})
 }
 

@@ -11,29 +11,32 @@ import (
 // for all three.
 
 func invitationNewMail(to, tenant, link string, expires time.Time) Mail {
-	return Mail{Kind: MailInvitation, To: to, Subject: "You are invited to " + mailSubjectName(tenant),
-		Body: fmt.Sprintf("You have been invited to join %s on Rampart.\n\n"+
-			"To accept, open this link and choose a password for your new account:\n\n%s\n\n"+
-			"The link can be used once and expires at %s.\n"+
-			"If you did not expect this invitation, ignore this message.\n",
-			tenant, link, expires.UTC().Format(time.RFC1123))}
+	return invitationMail(to, tenant, link, expires,
+		fmt.Sprintf("You have been invited to join %s on Rampart.", tenant),
+		"To accept, open this link and choose a password for your new account", invitationIgnore)
 }
 
 func invitationAccountMail(to, tenant, link string, expires time.Time) Mail {
-	return Mail{Kind: MailInvitation, To: to, Subject: "You are invited to " + mailSubjectName(tenant),
-		Body: fmt.Sprintf("You have been added to the invitations of %s on Rampart.\n\n"+
-			"You already have an account with this address: sign in, then open this link to accept:\n\n%s\n\n"+
-			"The link can be used once and expires at %s.\n"+
-			"If you did not expect this invitation, ignore this message.\n",
-			tenant, link, expires.UTC().Format(time.RFC1123))}
+	return invitationMail(to, tenant, link, expires,
+		fmt.Sprintf("You have been added to the invitations of %s on Rampart.", tenant),
+		"You already have an account with this address: sign in, then open this link to accept", invitationIgnore)
 }
 
 func invitationMemberMail(to, tenant, link string, expires time.Time) Mail {
+	return invitationMail(to, tenant, link, expires,
+		fmt.Sprintf("You have been invited again to %s on Rampart, where you are already a member.", tenant),
+		"There is nothing to do; accepting (sign in, then open this link) changes nothing", "")
+}
+
+// invitationIgnore closes the mails to someone who may not know the tenant.
+const invitationIgnore = "If you did not expect this invitation, ignore this message.\n"
+
+// invitationMail is the one layout of the three: what happened, what to
+// do with the link, the link, its expiry, then after (empty or a line).
+func invitationMail(to, tenant, link string, expires time.Time, what, ask, after string) Mail {
 	return Mail{Kind: MailInvitation, To: to, Subject: "You are invited to " + mailSubjectName(tenant),
-		Body: fmt.Sprintf("You have been invited again to %s on Rampart, where you are already a member.\n\n"+
-			"There is nothing to do; accepting (sign in, then open this link) changes nothing:\n\n%s\n\n"+
-			"The link can be used once and expires at %s.\n",
-			tenant, link, expires.UTC().Format(time.RFC1123))}
+		Body: fmt.Sprintf("%s\n\n%s:\n\n%s\n\nThe link can be used once and expires at %s.\n%s",
+			what, ask, link, expires.UTC().Format(time.RFC1123), after)}
 }
 
 // mailSubjectName is a tenant's name as a subject may show it: tenant

@@ -3,6 +3,7 @@ package rampart
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // checkSecondFactor accepts a TOTP code (once) or a recovery code (once),
@@ -16,17 +17,26 @@ func (s *Identity) checkSecondFactor(ctx context.Context, user *User, code strin
 	_, err = s.store.UpdateUser(ctx, user.TenantID, user.ID, func(u *User) error {
 		// Checked inside the update, against the stored last step, so two
 		// concurrent sign-ins cannot both spend the same code.
-		if step, ok := s.totp.Verify(secret, code, now, u.MFA.LastTOTPStep); ok {
-			u.MFA.LastTOTPStep = step
-			return nil
-		}
-		if i, ok := s.totp.MatchRecoveryCode(code, u.MFA.RecoveryCodeHashes); ok {
-			u.MFA.RecoveryCodeHashes = append(u.MFA.RecoveryCodeHashes[:i:i], u.MFA.RecoveryCodeHashes[i+1:]...)
+		if s.spendCode(&u.MFA, secret, code, now) {
 			return nil
 		}
 		return errInvalidCredentials
 	})
 	return err
+}
+
+// spendCode accepts a TOTP code (once) or a recovery code (once) against
+// m, recording in m which was used. It reports whether code was either.
+func (s *Identity) spendCode(m *MFA, secret []byte, code string, now time.Time) bool {
+	if step, ok := s.totp.Verify(secret, code, now, m.LastTOTPStep); ok {
+		m.LastTOTPStep = step
+		return true
+	}
+	if i, ok := s.totp.MatchRecoveryCode(code, m.RecoveryCodeHashes); ok {
+		m.RecoveryCodeHashes = append(m.RecoveryCodeHashes[:i:i], m.RecoveryCodeHashes[i+1:]...)
+		return true
+	}
+	return false
 }
 
 func totpAD(userID string) []byte { return []byte("totp:" + userID) }

@@ -254,12 +254,7 @@ func (s *Identity) spendSecondFactor(a *Account, code string) error {
 	if err != nil {
 		return WrapError(KindInternal, err, "")
 	}
-	if step, ok := s.totp.Verify(secret, code, s.now(), a.MFA.LastTOTPStep); ok {
-		a.MFA.LastTOTPStep = step
-		return nil
-	}
-	if i, ok := s.totp.MatchRecoveryCode(code, a.MFA.RecoveryCodeHashes); ok {
-		a.MFA.RecoveryCodeHashes = append(a.MFA.RecoveryCodeHashes[:i:i], a.MFA.RecoveryCodeHashes[i+1:]...)
+	if s.spendCode(&a.MFA, secret, code, s.now()) {
 		return nil
 	}
 	return errWrongResetCode
