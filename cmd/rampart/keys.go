@@ -25,27 +25,11 @@ const keyRotationsChannel = "key-rotations"
 // running replica signs with it: at once where Redis carries the news,
 // within token.RefreshEvery by their poll in any case.
 func keysRotate(ctx context.Context, environ []string, stdout, stderr io.Writer) error {
-	cfg, st, err := configuredStore(ctx, environ, stderr)
+	cfg, st, _, tokens, err := keyedStore(ctx, environ, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if cfg.Env == "development" {
-		if _, err := ensureDevMasterKey(&cfg); err != nil {
-			return err
-		}
-	}
-	if err := requireCurrentSchema(ctx, st); err != nil {
-		return err
-	}
-	master, err := masterKey(cfg)
-	if err != nil {
-		return err
-	}
-	_, tokens, err := app.OpenKeys(ctx, st, master, rampart.DefaultIdentityConfig.AccessTTL, nil)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
 	if err := tokens.Rotate(ctx, now); err != nil {
 		return err

@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"strings"
 
+	"example.com/rampart/internal/app"
 	"example.com/rampart/internal/postgres"
 	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/seal"
 	"example.com/rampart/internal/sqlite"
+	"example.com/rampart/internal/token"
 )
 
 // store is what the composition root needs of a storage adapter: the
@@ -85,6 +88,40 @@ func configuredStore(ctx context.Context, environ []string, stderr io.Writer) (C
 	}
 	st, err := openStore(ctx, cfg)
 	return cfg, st, err
+}
+
+// keyedStore is configuredStore for the operator commands that also need
+// the keys sealed under RAMPART_MASTER_KEY (`keys rotate`, `tenants
+// create`): in development it uses the generated master key, it refuses a
+// schema this binary would misread, and it opens the keys. When it returns
+// no error the caller closes the store.
+func keyedStore(ctx context.Context, environ []string, stderr io.Writer) (Config, store, *seal.Box, *token.Manager, error) {
+	cfg, st, err := configuredStore(ctx, environ, stderr)
+	if err != nil {
+		return cfg, nil, nil, nil, err
+	}
+	box, tokens, err := openOperatorKeys(ctx, &cfg, st)
+	if err != nil {
+		st.Close()
+		return cfg, nil, nil, nil, err
+	}
+	return cfg, st, box, tokens, nil
+}
+
+func openOperatorKeys(ctx context.Context, cfg *Config, st store) (*seal.Box, *token.Manager, error) {
+	if cfg.Env == "development" {
+		if _, err := ensureDevMasterKey(cfg); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := requireCurrentSchema(ctx, st); err != nil {
+		return nil, nil, err
+	}
+	master, err := masterKey(*cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app.OpenKeys(ctx, st, master, rampart.DefaultIdentityConfig.AccessTTL, nil)
 }
 
 // migrate is `rampart migrate up` (apply) and `rampart migrate status`.

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"example.com/rampart/internal/app"
 	"example.com/rampart/internal/mail"
 	"example.com/rampart/internal/rampart"
 )
@@ -26,27 +25,11 @@ func tenantsCommand(ctx context.Context, args, environ []string, stdout, stderr 
 		fmt.Fprintf(stderr, "rampart: %v\nrampart: usage: rampart tenants create --name NAME --admin-email EMAIL\n", err)
 		return errUsage
 	}
-	cfg, st, err := configuredStore(ctx, environ, stderr)
+	cfg, st, box, _, err := keyedStore(ctx, environ, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if cfg.Env == "development" {
-		if _, err := ensureDevMasterKey(&cfg); err != nil {
-			return err
-		}
-	}
-	if err := requireCurrentSchema(ctx, st); err != nil {
-		return err
-	}
-	master, err := masterKey(cfg)
-	if err != nil {
-		return err
-	}
-	box, _, err := app.OpenKeys(ctx, st, master, rampart.DefaultIdentityConfig.AccessTTL, nil)
-	if err != nil {
-		return err
-	}
 	publicURL := cfg.PublicURL
 	if publicURL == "" {
 		return errors.New("RAMPART_PUBLIC_URL is required: the invitation's link points there")

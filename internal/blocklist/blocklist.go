@@ -380,16 +380,15 @@ func (b *Blocker) Run(ctx context.Context) {
 	if f, ok := b.store.(follower); ok {
 		go f.follow(ctx, b)
 	}
-	prune := time.NewTicker(time.Minute)
-	defer prune.Stop()
+	go every(ctx, time.Minute, func() {
+		b.mu.Lock()
+		b.pruneLocked()
+		b.mu.Unlock()
+	})
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-prune.C:
-			b.mu.Lock()
-			b.pruneLocked()
-			b.mu.Unlock()
 		case req := <-b.queue:
 			blk, placed, err := b.Place(ctx, req.source, req.rule)
 			switch {
@@ -401,6 +400,20 @@ func (b *Blocker) Run(ctx context.Context) {
 			case placed && b.placed != nil:
 				b.placed(blk)
 			}
+		}
+	}
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
 		}
 	}
 }

@@ -279,18 +279,7 @@ func (r *Redis) follow(ctx context.Context, b *Blocker) {
 		b.replace(blocks)
 		last, full = v, false
 	}
-	go func() {
-		t := time.NewTicker(r.syncEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				resync()
-			}
-		}
-	}()
+	go every(ctx, r.syncEvery, resync)
 	sub := r.client.Subscribe(ctx, r.channel())
 	defer sub.Close()
 	for {
