@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json/v2"
-	"fmt"
 	"testing"
 	"time"
 
@@ -53,35 +52,18 @@ func TestInvitationAnswersAlike(t *testing.T) {
 // invitationTiming measures invitations of addresses that have an account
 // in another tenant against fresh addresses, through the whole edge and the
 // real services on SQLite in-process. skip switches the equalising lookup
-// off (Resources.SetInvitationEqualising).
+// off (IdentityConfig.SkipEqualising, as for reset and signup).
 func invitationTiming(t *testing.T, skip bool) func() (known, unknown time.Duration) {
-	a := newTestApp(t)
+	a := newTestAppWith(t, appConfig{identity: func(c *rampart.IdentityConfig) { c.SkipEqualising = skip }})
 	_, admin := a.newTenant()
-	other, _ := a.newTenant()
-	existing := make([]string, timingRuns+10)
-	for i := range existing {
-		existing[i] = a.newUser(other, rampart.RoleMember).Email
-	}
 	// The admin's token for the whole run: a.token signs in "now" on the
 	// test clock, which does not move, so step-up stays fresh.
 	tok := a.token(admin)
-	a.service().SetInvitationEqualising(!skip)
-	invite := func(email string) {
+	return addressTiming(t, a, skip, func(email string) {
 		if r := a.do("POST", "/v1/users", tok, map[string]string{"email": email, "role": "member"}); r.Code != 202 {
 			t.Fatalf("invite: %d %s", r.Code, r.Body)
 		}
-	}
-	prefix := rampart.NewID()[:8]
-	return func() (time.Duration, time.Duration) {
-		// Warm up both paths (statement caches, the audit chain's page).
-		for i := range 10 {
-			invite(existing[timingRuns+i])
-			invite(fmt.Sprintf("warm-%s-%d@example.com", prefix, i))
-		}
-		return measureMedians(runs(skip),
-			func(i int) { invite(existing[i]) },
-			func(int) { invite("fresh-" + rampart.NewID() + "@example.com") })
-	}
+	})
 }
 
 // TestInvitationTiming: median times for an address with an account and a

@@ -17,27 +17,11 @@ import (
 // decoy, that the previous attempt left.
 func resetTiming(t *testing.T, skip bool) func() (known, unknown time.Duration) {
 	a := newTestAppWith(t, appConfig{identity: func(c *rampart.IdentityConfig) { c.SkipEqualising = skip }})
-	tenant, _ := a.newTenant()
-	users := make([]*rampart.User, timingRuns+10)
-	for i := range users {
-		users[i] = a.newUser(tenant, rampart.RoleMember)
-	}
-	req := func(email string) {
+	return addressTiming(t, a, skip, func(email string) {
 		if r := a.do("POST", "/v1/auth/password-reset", "", map[string]string{"email": email}); r.Code != http.StatusAccepted {
 			t.Fatalf("reset: %d %s", r.Code, r.Body)
 		}
-	}
-	prefix := rampart.NewID()[:8]
-	return func() (time.Duration, time.Duration) {
-		// Warm up both paths (statement caches, pools).
-		for i := range 10 {
-			req(users[timingRuns+i].Email)
-			req(fmt.Sprintf("warm-%s-%d@example.com", prefix, i))
-		}
-		return measureMedians(runs(skip),
-			func(i int) { req(users[i].Email) },
-			func(i int) { req(fmt.Sprintf("nobody-%s-%d@example.com", prefix, i)) })
-	}
+	})
 }
 
 // TestPasswordResetTiming: median times for known and unknown addresses
@@ -76,26 +60,11 @@ func signupTiming(t *testing.T, skip bool) func() (taken, fresh time.Duration) {
 	a := newTestAppWith(t, appConfig{hasher: fixedCostHasher{}, identity: func(c *rampart.IdentityConfig) {
 		c.Signup, c.SkipEqualising = rampart.SignupVerify, skip
 	}})
-	tenant, _ := a.newTenant()
-	users := make([]*rampart.User, timingRuns+10)
-	for i := range users {
-		users[i] = a.newUser(tenant, rampart.RoleMember)
-	}
-	req := func(email string) {
+	return addressTiming(t, a, skip, func(email string) {
 		if r := a.do("POST", "/v1/signup", "", signupBody(email)); r.Code != http.StatusAccepted {
 			t.Fatalf("signup: %d %s", r.Code, r.Body)
 		}
-	}
-	prefix := rampart.NewID()[:8]
-	return func() (time.Duration, time.Duration) {
-		for i := range 10 {
-			req(users[timingRuns+i].Email)
-			req(fmt.Sprintf("warm-%s-%d@example.com", prefix, i))
-		}
-		return measureMedians(runs(skip),
-			func(i int) { req(users[i].Email) },
-			func(i int) { req(fmt.Sprintf("fresh-%s-%d@example.com", prefix, i)) })
-	}
+	})
 }
 
 // TestSignupVerifyTiming: in verify mode, median times for a taken and a

@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"example.com/rampart/internal/rampart"
 )
 
 // Timing: for invitations, password reset and signup in verify mode, a
@@ -94,5 +97,29 @@ func expectApart(t *testing.T, flow string, measure func() (time.Duration, time.
 		if attempt == timingAttempts {
 			t.Fatalf("%s without equalising: medians %v (known) and %v (unknown) are within 10 %%: the measurement cannot tell them apart", flow, known, unknown)
 		}
+	}
+}
+
+// addressTiming returns a measurement of send for timingRuns addresses that
+// have an account (in a tenant of their own) against as many without one,
+// through the whole edge and the real services of a. Each attempt sends to
+// the same addresses, so both cases find what the previous attempt left.
+func addressTiming(t *testing.T, a *testApp, skip bool, send func(email string)) func() (known, unknown time.Duration) {
+	t.Helper()
+	tenant, _ := a.newTenant()
+	users := make([]*rampart.User, timingRuns+10)
+	for i := range users {
+		users[i] = a.newUser(tenant, rampart.RoleMember)
+	}
+	prefix := rampart.NewID()[:8]
+	return func() (time.Duration, time.Duration) {
+		// Warm up both paths (statement caches, pools, the audit chain's page).
+		for i := range 10 {
+			send(users[timingRuns+i].Email)
+			send(fmt.Sprintf("warm-%s-%d@example.com", prefix, i))
+		}
+		return measureMedians(runs(skip),
+			func(i int) { send(users[i].Email) },
+			func(i int) { send(fmt.Sprintf("nobody-%s-%d@example.com", prefix, i)) })
 	}
 }

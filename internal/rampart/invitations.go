@@ -30,8 +30,8 @@ import (
 //
 // Nothing else depends on the account: no password is hashed (the invitee
 // chooses theirs when accepting), no mail is sent in the request. The
-// timing test in internal/httpapi (TestInvitationTimingIsEqual) measures
-// both paths, and switches step 2's probe off (SetInvitationEqualising) to
+// timing test in internal/httpapi (TestInvitationTiming) measures
+// both paths, and switches step 2's probe off (IdentityConfig.SkipEqualising) to
 // show that the measurement sees the difference a skipped query makes.
 
 // InviteInput is an address an admin invites into their tenant.
@@ -51,12 +51,6 @@ type AcceptInvitationInput struct {
 
 // InvitationsPath is the page an invitation link opens (see mailLink).
 const InvitationsPath = "/invitations/accept"
-
-// SetInvitationEqualising turns the equalising membership probe for
-// addresses without an account on or off (on by default). For tests only:
-// it exists so that the timing test can show that its measurement fails
-// when the two paths do different work. Call it before serving requests.
-func (s *Resources) SetInvitationEqualising(on bool) { s.inviteUnequal = !on }
 
 // Invite invites in.Email into p's tenant with in.Role and returns the
 // invitation: 202 whatever the address (see the comment at the top). An
@@ -81,7 +75,7 @@ func (s *Resources) Invite(ctx context.Context, meta RequestMeta, p Principal, i
 	var l *LinkToken
 	err = s.store.Atomically(ctx, func(tx Store) error {
 		var m Mail
-		l, m, err = issueInvitation(ctx, tx, tenant, in, actorID(p), s.publicURL, now, !s.inviteUnequal)
+		l, m, err = issueInvitation(ctx, tx, tenant, in, actorID(p), s.publicURL, now, !s.skipEqualising)
 		if err != nil {
 			return err
 		}

@@ -21,9 +21,9 @@ type Resources struct {
 	now     func() time.Time
 	// publicURL is IdentityConfig.PublicURL, for the links in invitations.
 	publicURL string
-	// inviteUnequal switches off the equalising work of invitations (see
-	// SetInvitationEqualising): tests only.
-	inviteUnequal bool
+	// skipEqualising is IdentityConfig.SkipEqualising, for invitations:
+	// tests only.
+	skipEqualising bool
 }
 
 // audit records an action of p in p's tenant through tx, the unit that

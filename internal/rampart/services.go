@@ -57,7 +57,7 @@ func New(d Deps, cfg IdentityConfig) (*Services, error) {
 		Identity: &Identity{store: d.Store, hasher: d.Hasher, policy: d.Policy, tokens: d.Tokens, sealer: d.Sealer,
 			throttle: d.Throttle, totp: d.TOTP, auditor: auditor, events: events, outbox: outbox, now: d.Now, cfg: cfg},
 		Resources: &Resources{store: d.Store, hasher: d.Hasher, policy: d.Policy, auditor: auditor, events: events, outbox: outbox, stepUp: auth, now: d.Now,
-			publicURL: cfg.PublicURL},
+			publicURL: cfg.PublicURL, skipEqualising: cfg.SkipEqualising},
 		Auth:   auth,
 		Outbox: outbox,
 	}, nil
