@@ -4,9 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
-	"io"
-	"mime/quotedprintable"
-	netmail "net/mail"
 	"regexp"
 	"strings"
 	"testing"
@@ -137,19 +134,11 @@ var tokenRE = regexp.MustCompile(`token=([A-Za-z0-9-]+)`)
 
 func readToken(t *testing.T, raw []byte) string {
 	t.Helper()
-	msg, err := netmail.ReadMessage(strings.NewReader(string(raw)))
+	b, err := mailBody(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body io.Reader = msg.Body
-	if msg.Header.Get("Content-Transfer-Encoding") == "quoted-printable" {
-		body = quotedprintable.NewReader(body)
-	}
-	b, err := io.ReadAll(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := tokenRE.FindSubmatch(b)
+	m := tokenRE.FindStringSubmatch(b)
 	if m == nil {
 		t.Fatalf("no link in:\n%s", b)
 	}

@@ -4,8 +4,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"mime/quotedprintable"
 	"net/http"
 	netmail "net/mail"
 	"regexp"
@@ -33,15 +31,11 @@ func linkIn(t *testing.T, r smtptest.Received, subject string) string {
 	if !strings.Contains(msg.Header.Get("Subject"), subject) {
 		return ""
 	}
-	var body io.Reader = msg.Body
-	if msg.Header.Get("Content-Transfer-Encoding") == "quoted-printable" {
-		body = quotedprintable.NewReader(body)
-	}
-	b, err := io.ReadAll(body)
+	b, err := mailBody(r.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := resetLinkRE.FindSubmatch(b)
+	m := resetLinkRE.FindStringSubmatch(b)
 	if m == nil {
 		t.Fatalf("no link token in %q:\n%s", subject, b)
 	}
