@@ -11,6 +11,7 @@ import (
 	"example.com/rampart/internal/app"
 	"example.com/rampart/internal/httpapi"
 	"example.com/rampart/internal/logging"
+	"example.com/rampart/internal/periodic"
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/ratelimit"
 	"example.com/rampart/internal/throttle"
@@ -103,7 +104,7 @@ func probeRedis(ctx context.Context, l *limits) {
 	if l.redis == nil {
 		return
 	}
-	every(ctx, redisRetryEvery, func() {
+	periodic.Every(ctx, redisRetryEvery, func() {
 		_, _ = l.http.Limiter.Allow(ctx, "health-probe", rampart.RateLimit{N: 1_000_000, Per: time.Hour})
 	})
 }

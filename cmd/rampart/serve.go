@@ -26,6 +26,7 @@ import (
 	"example.com/rampart/internal/logging"
 	"example.com/rampart/internal/mail"
 	"example.com/rampart/internal/password"
+	"example.com/rampart/internal/periodic"
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/secevents"
 	"example.com/rampart/internal/sessioncache"
@@ -351,25 +352,11 @@ var keyReloadEvery = token.RefreshEvery
 // keys rotated by another replica (or `rampart keys rotate`) are used
 // without a restart.
 func refreshKeys(ctx context.Context, parts *app.App, logger *slog.Logger, interval time.Duration) {
-	every(ctx, interval, func() {
+	periodic.Every(ctx, interval, func() {
 		if err := reloadKeys(ctx, parts); err != nil {
 			logger.Warn("reload signing keys", slog.String("error", err.Error()))
 		}
 	})
-}
-
-// every calls fn every d until ctx ends.
-func every(ctx context.Context, d time.Duration, fn func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
-		}
-	}
 }
 
 // Backoff between attempts to reach the database at start-up.

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"example.com/rampart/internal/periodic"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -380,7 +381,7 @@ func (b *Blocker) Run(ctx context.Context) {
 	if f, ok := b.store.(follower); ok {
 		go f.follow(ctx, b)
 	}
-	go every(ctx, time.Minute, func() {
+	go periodic.Every(ctx, time.Minute, func() {
 		b.mu.Lock()
 		b.pruneLocked()
 		b.mu.Unlock()
@@ -400,20 +401,6 @@ func (b *Blocker) Run(ctx context.Context) {
 			case placed && b.placed != nil:
 				b.placed(blk)
 			}
-		}
-	}
-}
-
-// every calls fn every d until ctx ends.
-func every(ctx context.Context, d time.Duration, fn func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"example.com/rampart/internal/periodic"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -279,7 +280,7 @@ func (r *Redis) follow(ctx context.Context, b *Blocker) {
 		b.replace(blocks)
 		last, full = v, false
 	}
-	go every(ctx, r.syncEvery, resync)
+	go periodic.Every(ctx, r.syncEvery, resync)
 	sub := r.client.Subscribe(ctx, r.channel())
 	defer sub.Close()
 	for {
