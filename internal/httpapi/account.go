@@ -88,16 +88,12 @@ func newUserResponse(u *rampart.User) userResponse {
 
 // meResponse is the signed-in User and every tenant the account belongs
 // to (api.md v1.1), for a tenant picker and POST /v1/auth/switch-tenant.
+// The embedded userResponse has no JSON name, so encoding/json/v2 inlines
+// its members (as describe and the OpenAPI schema, which read the promoted
+// fields, do): the body is a User object with one more member.
 type meResponse struct {
-	ID            string               `json:"id" validate:"id"`
-	Email         string               `json:"email" validate:"email"`
-	DisplayName   string               `json:"displayName" validate:"displayName"`
-	TenantID      string               `json:"tenantId" validate:"id"`
-	Role          string               `json:"role" validate:"role"`
-	MFAEnabled    bool                 `json:"mfaEnabled"`
-	EmailVerified bool                 `json:"emailVerified"`
-	CreatedAt     time.Time            `json:"createdAt"`
-	Memberships   []membershipResponse `json:"memberships" validate:"memberships"`
+	userResponse
+	Memberships []membershipResponse `json:"memberships" validate:"memberships"`
 }
 
 type membershipResponse struct {
@@ -107,8 +103,7 @@ type membershipResponse struct {
 }
 
 func newMeResponse(u *rampart.User, ms []*rampart.Membership) meResponse {
-	out := meResponse{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, TenantID: u.TenantID,
-		Role: string(u.Role), MFAEnabled: u.MFA.Enabled, EmailVerified: u.EmailVerified, CreatedAt: u.CreatedAt}
+	out := meResponse{userResponse: newUserResponse(u)}
 	out.Memberships = make([]membershipResponse, 0, len(ms))
 	for _, m := range ms {
 		out.Memberships = append(out.Memberships, membershipResponse{TenantID: m.TenantID, TenantName: m.TenantName, Role: string(m.Role)})
