@@ -75,11 +75,9 @@ func handleGetOrder(d handlerDeps) http.Handler {
 }
 
 func handleUpdateOrder(d handlerDeps) http.Handler {
-	return handleBody(func(w http.ResponseWriter, r *http.Request, in *updateOrderRequest) {
-		u := rampart.OrderUpdate{Note: in.Note, Status: convertOptional[rampart.OrderStatus](in.Status)}
-		o, err := d.service.UpdateOrder(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id"), u)
-		reply(w, r, d, http.StatusOK, newOrderResponse, o, err)
-	})
+	return handleUpdateByID(d, d.service.UpdateOrder, func(in *updateOrderRequest) rampart.OrderUpdate {
+		return rampart.OrderUpdate{Note: in.Note, Status: convertOptional[rampart.OrderStatus](in.Status)}
+	}, newOrderResponse)
 }
 
 func handleDeleteOrder(d handlerDeps) http.Handler {

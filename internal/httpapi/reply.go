@@ -69,6 +69,17 @@ func handleGetByID[R, T any](d handlerDeps, get func(context.Context, rampart.Pr
 	})
 }
 
+// handleUpdateByID decodes and checks the body, turns it with input into
+// the domain's change, applies it with update to the record the path's id
+// names, and answers the changed record with convert.
+func handleUpdateByID[In, U, R, T any](d handlerDeps, update func(context.Context, rampart.RequestMeta, rampart.Principal, string, U) (R, error),
+	input func(*In) U, convert func(R) T) http.Handler {
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *In) {
+		rec, err := update(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id"), input(in))
+		reply(w, r, d, http.StatusOK, convert, rec, err)
+	})
+}
+
 // handleRemoveByID deletes or revokes, with remove, the record the path's
 // id names and answers 204.
 func handleRemoveByID(d handlerDeps, remove func(context.Context, rampart.RequestMeta, rampart.Principal, string) error) http.Handler {

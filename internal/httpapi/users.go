@@ -26,11 +26,9 @@ func handleGetUser(d handlerDeps) http.Handler {
 }
 
 func handleUpdateUser(d handlerDeps) http.Handler {
-	return handleBody(func(w http.ResponseWriter, r *http.Request, in *updateUserRequest) {
-		update := rampart.UserUpdate{DisplayName: in.DisplayName, Role: convertOptional[rampart.Role](in.Role)}
-		u, err := d.service.UpdateUser(r.Context(), meta(r), principalFrom(r.Context()), r.PathValue("id"), update)
-		reply(w, r, d, http.StatusOK, newUserResponse, u, err)
-	})
+	return handleUpdateByID(d, d.service.UpdateUser, func(in *updateUserRequest) rampart.UserUpdate {
+		return rampart.UserUpdate{DisplayName: in.DisplayName, Role: convertOptional[rampart.Role](in.Role)}
+	}, newUserResponse)
 }
 
 func handleDeleteUser(d handlerDeps) http.Handler {
