@@ -148,11 +148,6 @@ type sessionResponse struct {
 	Current       bool      `json:"current"`
 }
 
-type sessionList struct {
-	Items      []sessionResponse `json:"items" validate:"pageItems"`
-	NextCursor string            `json:"nextCursor,omitzero" validate:"cursor"`
-}
-
 type totpEnrolmentResponse struct {
 	Secret     string `json:"secret" validate:"totpSecret"`
 	OtpauthURL string `json:"otpauthUrl" validate:"otpauthUrl"`
@@ -309,8 +304,7 @@ func newSessionResponse(p rampart.Principal, s *rampart.Session) sessionResponse
 }
 
 func handleListSessions(d handlerDeps) http.Handler {
-	return handleListFor(d, "sessions", d.identity.Sessions, newSessionResponse,
-		func(items []sessionResponse, next string) any { return sessionList{Items: items, NextCursor: next} })
+	return handleListFor(d, "sessions", d.identity.Sessions, newSessionResponse)
 }
 
 func handleRevokeSession(d handlerDeps) http.Handler {

@@ -110,7 +110,7 @@ func TestAccountInTwoTenants(t *testing.T) {
 		}
 		inA, inB := orderIn(toA.AccessToken), orderIn(toB.AccessToken)
 		for _, c := range []struct{ access, own, other string }{{toA.AccessToken, inA, inB}, {toB.AccessToken, inB, inA}} {
-			var list orderList
+			var list listPage[orderResponse]
 			a.do("GET", "/v1/orders", c.access, nil).json(t, &list)
 			if len(list.Items) != 1 || list.Items[0].ID != c.own {
 				t.Errorf("orders listed: %+v, want only %s", list.Items, c.own)
@@ -138,7 +138,7 @@ func TestAccountInTwoTenants(t *testing.T) {
 		if r := a.do("GET", "/v1/me", toA.AccessToken, nil); r.Code != http.StatusUnauthorized {
 			t.Errorf("A's access token after the switch: %d, want 401", r.Code)
 		}
-		var sessions sessionList
+		var sessions listPage[sessionResponse]
 		a.do("GET", "/v1/me/sessions", switched.AccessToken, nil).json(t, &sessions)
 		current := 0
 		for _, s := range sessions.Items {

@@ -33,11 +33,6 @@ type createdAPIKeyResponse struct {
 	Key string `json:"key" validate:"apiKey"`
 }
 
-type apiKeyList struct {
-	Items      []apiKeyResponse `json:"items" validate:"pageItems"`
-	NextCursor string           `json:"nextCursor,omitzero" validate:"cursor"`
-}
-
 func newAPIKeyResponse(k *rampart.APIKey) apiKeyResponse {
 	scopes := append([]string{}, k.Scopes...)
 	return apiKeyResponse{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: scopes, ExpiresAt: k.ExpiresAt,
@@ -45,8 +40,7 @@ func newAPIKeyResponse(k *rampart.APIKey) apiKeyResponse {
 }
 
 func handleListAPIKeys(d handlerDeps) http.Handler {
-	return handleList(d, "api-keys", d.service.ListAPIKeys, newAPIKeyResponse,
-		func(items []apiKeyResponse, next string) any { return apiKeyList{Items: items, NextCursor: next} })
+	return handleList(d, "api-keys", d.service.ListAPIKeys, newAPIKeyResponse)
 }
 
 func handleCreateAPIKey(d handlerDeps) http.Handler {

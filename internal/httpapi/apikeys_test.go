@@ -119,7 +119,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if r := a.do("DELETE", "/v1/api-keys/"+created.ID, adminTok, nil); r.Code != 204 {
 		t.Errorf("revoking again: %d, want 204", r.Code)
 	}
-	var list apiKeyList
+	var list listPage[apiKeyResponse]
 	a.do("GET", "/v1/api-keys", adminTok, nil).json(t, &list)
 	if len(list.Items) != 1 || list.Items[0].RevokedAt.IsZero() || list.Items[0].LastUsedAt.IsZero() {
 		t.Errorf("list after revocation: %+v", list.Items)

@@ -25,11 +25,6 @@ type auditEventResponse struct {
 	Details   jsontext.Value `json:"details"`
 }
 
-type auditEventList struct {
-	Items      []auditEventResponse `json:"items" validate:"pageItems"`
-	NextCursor string               `json:"nextCursor,omitzero" validate:"cursor"`
-}
-
 // auditTypePattern is what an event type looks like ("user.role_changed").
 var auditTypePattern = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
 
@@ -56,7 +51,7 @@ func handleListAuditEvents(d handlerDeps) http.Handler {
 			writeError(w, r, d.logger, err)
 			return
 		}
-		out := auditEventList{Items: make([]auditEventResponse, 0, len(events)), NextCursor: d.cursors.encode(scope, next)}
+		out := listPage[auditEventResponse]{Items: make([]auditEventResponse, 0, len(events)), NextCursor: d.cursors.encode(scope, next)}
 		for _, e := range events {
 			out.Items = append(out.Items, auditEventResponse{ID: e.ID, Seq: e.Seq, Time: e.Time, Type: e.Type,
 				ActorID: e.ActorID, SourceIP: e.SourceIP, RequestID: e.RequestID, Target: e.Target,

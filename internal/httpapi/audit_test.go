@@ -46,7 +46,7 @@ func TestAuditEvents(t *testing.T) {
 	if r.Code != 200 {
 		t.Fatalf("list: %d %s", r.Code, r.Body)
 	}
-	var list auditEventList
+	var list listPage[auditEventResponse]
 	r.json(t, &list)
 	var types []string
 	for _, e := range list.Items {
@@ -87,12 +87,12 @@ func TestAuditEvents(t *testing.T) {
 	}
 
 	// The filter, and pages bound to it.
-	var roles auditEventList
+	var roles listPage[auditEventResponse]
 	a.do("GET", "/v1/audit-events?type=user.role_changed&limit=1", adminTok, nil).json(t, &roles)
 	if len(roles.Items) != 1 || roles.Items[0].Type != "user.role_changed" || roles.NextCursor == "" {
 		t.Fatalf("filtered page 1: %+v", roles)
 	}
-	var page2 auditEventList
+	var page2 listPage[auditEventResponse]
 	a.do("GET", "/v1/audit-events?type=user.role_changed&limit=1&cursor="+roles.NextCursor, adminTok, nil).json(t, &page2)
 	if len(page2.Items) != 1 || page2.Items[0].Seq != 5 || page2.NextCursor != "" {
 		t.Errorf("filtered page 2: %+v", page2)
@@ -120,7 +120,7 @@ func TestAuditEvents(t *testing.T) {
 
 	// Another tenant's admin sees their own events only.
 	other := a.signup("other-audit@example.com")
-	var theirs auditEventList
+	var theirs listPage[auditEventResponse]
 	a.do("GET", "/v1/audit-events?limit=100", a.login("other-audit@example.com", testPassword).AccessToken, nil).json(t, &theirs)
 	if len(theirs.Items) != 2 {
 		t.Errorf("the other tenant sees %d events, want their signup and login", len(theirs.Items))

@@ -270,13 +270,13 @@ func TestSessionsListAndRevoke(t *testing.T) {
 	mine, phone := a.login("s@example.com", testPassword), a.login("s@example.com", testPassword)
 	other := a.login("other@example.com", testPassword)
 
-	var list sessionList
+	var list listPage[sessionResponse]
 	r := a.do("GET", "/v1/me/sessions?limit=1", mine.AccessToken, nil)
 	r.json(t, &list)
 	if r.Code != 200 || len(list.Items) != 1 || list.NextCursor == "" {
 		t.Fatalf("page 1: %d %s", r.Code, r.Body)
 	}
-	var page2 sessionList
+	var page2 listPage[sessionResponse]
 	a.do("GET", "/v1/me/sessions?limit=1&cursor="+list.NextCursor, mine.AccessToken, nil).json(t, &page2)
 	if len(page2.Items) != 1 || page2.NextCursor != "" || page2.Items[0].ID == list.Items[0].ID {
 		t.Fatalf("page 2: %+v", page2)
@@ -298,7 +298,7 @@ func TestSessionsListAndRevoke(t *testing.T) {
 			phoneID = s.ID
 		}
 	}
-	var otherList sessionList
+	var otherList listPage[sessionResponse]
 	a.do("GET", "/v1/me/sessions", other.AccessToken, nil).json(t, &otherList)
 	if r := a.do("DELETE", "/v1/me/sessions/"+otherList.Items[0].ID, mine.AccessToken, nil); r.Code != 404 {
 		t.Errorf("revoking another tenant's session: %d, want 404", r.Code)

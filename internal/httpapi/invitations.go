@@ -38,11 +38,6 @@ type invitedResponse struct {
 	Invitation invitationResponse `json:"invitation"`
 }
 
-type invitationList struct {
-	Items      []invitationResponse `json:"items" validate:"pageItems"`
-	NextCursor string               `json:"nextCursor,omitzero" validate:"cursor"`
-}
-
 // acceptInvitationRequest: the token from the link; a password for a new
 // account. The token's rule is loose (a bounded string): a token that is
 // malformed or altered is answered as invalid-link, like any dead link,
@@ -68,10 +63,7 @@ func handleInvite(d handlerDeps) http.Handler {
 }
 
 func handleListInvitations(d handlerDeps) http.Handler {
-	return handleList(d, "invitations", d.service.ListInvitations, newInvitationResponse,
-		func(items []invitationResponse, next string) any {
-			return invitationList{Items: items, NextCursor: next}
-		})
+	return handleList(d, "invitations", d.service.ListInvitations, newInvitationResponse)
 }
 
 func handleRevokeInvitation(d handlerDeps) http.Handler {

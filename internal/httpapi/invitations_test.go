@@ -108,7 +108,7 @@ func TestInvitationJourney(t *testing.T) {
 			t.Errorf("invitation %+v", inv)
 		}
 		r := a.do("GET", "/v1/invitations", adminTok, nil)
-		var list invitationList
+		var list listPage[invitationResponse]
 		r.json(t, &list)
 		if r.Code != 200 || len(list.Items) != 1 || list.Items[0] != inv {
 			t.Fatalf("pending: %d %s", r.Code, r.Body)

@@ -134,9 +134,14 @@ type openAPIDocument struct {
 }
 
 var (
-	timeType    = reflect.TypeFor[time.Time]()
-	rawJSONType = reflect.TypeFor[jsontext.Value]()
+	timeType        = reflect.TypeFor[time.Time]()
+	rawJSONType     = reflect.TypeFor[jsontext.Value]()
+	schemaNamerType = reflect.TypeFor[schemaNamer]()
 )
+
+// schemaNamer is a struct type whose Go name is not its component's name in
+// the document: an instance of a generic type (listPage).
+type schemaNamer interface{ schemaName() string }
 
 // tagDescriptions group the operations by the first segment of their path.
 // A route under a new segment gets a tag of that name and a plain
@@ -377,6 +382,9 @@ func (doc *openAPIDocument) schemaWithRule(t reflect.Type, r rule) *schema {
 		s.Type = "object"
 	case t.Kind() == reflect.Struct:
 		name := t.Name()
+		if t.Implements(schemaNamerType) {
+			name = reflect.Zero(t).Interface().(schemaNamer).schemaName()
+		}
 		if _, done := doc.Components.Schemas[name]; !done {
 			doc.Components.Schemas[name] = nil // reserve: stops recursion on self-reference
 			doc.Components.Schemas[name] = doc.objectSchema(t)

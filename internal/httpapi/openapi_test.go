@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,6 +112,24 @@ func TestOpenAPISchemaComesFromValidationRules(t *testing.T) {
 		if !ok {
 			t.Errorf("schema lacks %s", name)
 		}
+	}
+}
+
+// TestComponentNamesAreValid: OpenAPI 3.1 requires component names to
+// match ^[a-zA-Z0-9._-]+$, and a generic response type's Go name
+// ("listPage[example.com/...]") does not; such a type names its component
+// itself (schemaNamer), as orderList for listPage[orderResponse].
+func TestComponentNamesAreValid(t *testing.T) {
+	doc := fetchOpenAPI(t, newTestServer(t))
+	valid := regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	for name := range schemas {
+		if !valid.MatchString(name) {
+			t.Errorf("component %q: not a valid OpenAPI component name", name)
+		}
+	}
+	if _, ok := schemas["orderList"]; !ok {
+		t.Error("the orders listing's component is not named orderList")
 	}
 }
 

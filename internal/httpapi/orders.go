@@ -37,11 +37,6 @@ type orderResponse struct {
 	UpdatedAt time.Time   `json:"updatedAt"`
 }
 
-type orderList struct {
-	Items      []orderResponse `json:"items" validate:"pageItems"`
-	NextCursor string          `json:"nextCursor,omitzero" validate:"cursor"`
-}
-
 func newOrderResponse(o *rampart.Order) orderResponse {
 	items := make([]orderItem, len(o.Items))
 	for i, it := range o.Items {
@@ -52,8 +47,7 @@ func newOrderResponse(o *rampart.Order) orderResponse {
 }
 
 func handleListOrders(d handlerDeps) http.Handler {
-	return handleList(d, "orders", d.service.ListOrders, newOrderResponse,
-		func(items []orderResponse, next string) any { return orderList{Items: items, NextCursor: next} })
+	return handleList(d, "orders", d.service.ListOrders, newOrderResponse)
 }
 
 func handleCreateOrder(d handlerDeps) http.Handler {

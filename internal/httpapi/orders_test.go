@@ -174,7 +174,7 @@ func TestOrderListing(t *testing.T) {
 		if r.Code != 200 {
 			t.Fatalf("GET /v1/orders%s: %d %s", query, r.Code, r.Body)
 		}
-		var l orderList
+		var l listPage[orderResponse]
 		r.json(t, &l)
 		var ids []string
 		for _, o := range l.Items {
@@ -256,7 +256,7 @@ func sessionCursor(t *testing.T, a *testApp, u *rampart.User) string {
 	t.Helper()
 	a.newSession(u)
 	a.newSession(u)
-	var l sessionList
+	var l listPage[sessionResponse]
 	a.do("GET", "/v1/me/sessions?limit=1", a.token(u), nil).json(t, &l)
 	if l.NextCursor == "" {
 		t.Fatal("no session cursor")

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"example.com/rampart/internal/rampart"
 )
@@ -88,23 +90,36 @@ func handleRemoveByID(d handlerDeps, remove func(context.Context, rampart.Reques
 	})
 }
 
+// listPage is the body of every listing (api.md, pagination): one page of
+// items and, unless it is the last page, the cursor of the next.
+type listPage[T any] struct {
+	Items      []T    `json:"items" validate:"pageItems"`
+	NextCursor string `json:"nextCursor,omitzero" validate:"cursor"`
+}
+
+// schemaName names a listing's component in the OpenAPI document after its
+// items, as orderList for listPage[orderResponse]: a Go name such as
+// "listPage[example.com/...orderResponse]" is not a valid component name.
+func (listPage[T]) schemaName() string {
+	return strings.TrimSuffix(reflect.TypeFor[T]().Name(), "Response") + "List"
+}
+
 // handleList answers one page of a listing whose records look the same to
 // every principal that may list them: handleListFor with a convert that
 // needs only the record.
 func handleList[R, T any](d handlerDeps, listing string,
 	list func(context.Context, rampart.Principal, rampart.Page) ([]R, rampart.Cursor, error),
-	convert func(R) T, page func(items []T, nextCursor string) any) http.Handler {
-	return handleListFor(d, listing, list, func(_ rampart.Principal, rec R) T { return convert(rec) }, page)
+	convert func(R) T) http.Handler {
+	return handleListFor(d, listing, list, func(_ rampart.Principal, rec R) T { return convert(rec) })
 }
 
 // handleListFor answers one page of a listing: the page and cursor come
 // from the query (a cursor is only good for the listing and principal it
-// was made for, see listScope), list fetches the records, convert turns
-// each into its response for the principal, and page wraps the items and
-// the next cursor in the listing's own response type.
+// was made for, see listScope), list fetches the records, and convert
+// turns each into its response for the principal.
 func handleListFor[R, T any](d handlerDeps, listing string,
 	list func(context.Context, rampart.Principal, rampart.Page) ([]R, rampart.Cursor, error),
-	convert func(rampart.Principal, R) T, page func(items []T, nextCursor string) any) http.Handler {
+	convert func(rampart.Principal, R) T) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
 		scope := listScope(p, listing)
@@ -122,6 +137,6 @@ func handleListFor[R, T any](d handlerDeps, listing string,
 		for _, rec := range records {
 			items = append(items, convert(p, rec))
 		}
-		writeJSON(w, http.StatusOK, page(items, d.cursors.encode(scope, next)))
+		writeJSON(w, http.StatusOK, listPage[T]{Items: items, NextCursor: d.cursors.encode(scope, next)})
 	})
 }

@@ -190,12 +190,12 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 			action: account, stepUp: true, body: disableTOTPRequest{}, status: noContent, errors: byCode(rampart.CodeMFANotEnabled),
 			handler: handleDisableTOTP(d)},
 		{method: "GET", path: "/v1/me/sessions", id: "listSessions", summary: "The signed-in user's live sessions.",
-			action: account, query: pageQuery, response: sessionList{}, status: ok, handler: handleListSessions(d)},
+			action: account, query: pageQuery, response: listPage[sessionResponse]{}, status: ok, handler: handleListSessions(d)},
 		{method: "DELETE", path: "/v1/me/sessions/{id}", id: "revokeSession", summary: "End one of the signed-in user's sessions.",
 			action: account, status: noContent, handler: handleRevokeSession(d)},
 
 		{method: "GET", path: "/v1/orders", id: "listOrders", summary: "Orders, newest first: a member's own, or the tenant's for an admin or API key.",
-			action: orderRead, query: pageQuery, response: orderList{}, status: ok, handler: handleListOrders(d)},
+			action: orderRead, query: pageQuery, response: listPage[orderResponse]{}, status: ok, handler: handleListOrders(d)},
 		{method: "POST", path: "/v1/orders", id: "createOrder", summary: "Place an order; it starts pending.",
 			action: orderCreate, body: createOrderRequest{}, response: orderResponse{}, status: created, handler: handleCreateOrder(d)},
 		{method: "GET", path: "/v1/orders/{id}", id: "getOrder", summary: "One order: its owner's, or any of the tenant's for an admin or API key.",
@@ -207,7 +207,7 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 			action: orderDelete, status: noContent, handler: handleDeleteOrder(d)},
 
 		{method: "GET", path: "/v1/users", id: "listUsers", summary: "The tenant's users, newest first.",
-			action: userRead, query: pageQuery, response: userList{}, status: ok, handler: handleListUsers(d)},
+			action: userRead, query: pageQuery, response: listPage[userResponse]{}, status: ok, handler: handleListUsers(d)},
 		{method: "POST", path: "/v1/users", id: "createUser", summary: "Invite an address into the tenant with a role: 202 with the invitation, the same whether or not the address has an account; the link goes by mail.",
 			action: userWrite, stepUp: true, body: inviteRequest{}, response: invitedResponse{}, status: http.StatusAccepted,
 			handler: handleInvite(d)},
@@ -222,7 +222,7 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 			action: userWrite, stepUp: true, status: noContent, errors: byCode(rampart.CodeLastAdmin), handler: handleDeleteUser(d)},
 
 		{method: "GET", path: "/v1/api-keys", id: "listAPIKeys", summary: "The tenant's API keys, revoked ones included; never the keys themselves.",
-			action: apiKeys, query: pageQuery, response: apiKeyList{}, status: ok, handler: handleListAPIKeys(d)},
+			action: apiKeys, query: pageQuery, response: listPage[apiKeyResponse]{}, status: ok, handler: handleListAPIKeys(d)},
 		{method: "POST", path: "/v1/api-keys", id: "createAPIKey", summary: "Create an API key; the key is in this response only.",
 			action: apiKeys, stepUp: true, body: createAPIKeyRequest{}, response: createdAPIKeyResponse{}, status: created,
 			handler: handleCreateAPIKey(d)},
@@ -242,7 +242,7 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 			body: linkTokenRequest{}, status: noContent, errors: byCode(rampart.CodeInvalidLink), handler: handleVerifyEmail(d)},
 		// Invitations (internal/httpapi/invitations.go).
 		{method: "GET", path: "/v1/invitations", id: "listInvitations", summary: "The tenant's pending invitations, newest first.",
-			action: userWrite, query: pageQuery, response: invitationList{}, status: ok, handler: handleListInvitations(d)},
+			action: userWrite, query: pageQuery, response: listPage[invitationResponse]{}, status: ok, handler: handleListInvitations(d)},
 		{method: "DELETE", path: "/v1/invitations/{id}", id: "revokeInvitation", summary: "Revoke a pending invitation; its link stops working at once.",
 			action: userWrite, status: noContent, handler: handleRevokeInvitation(d)},
 		{method: "POST", path: "/v1/invitations/accept", id: "acceptInvitation", public: true,
@@ -253,7 +253,7 @@ func routeTable(opts Options, d handlerDeps, openAPI http.Handler) []route {
 			handler: handleAcceptInvitation(d)},
 
 		{method: "GET", path: "/v1/audit-events", id: "listAuditEvents", summary: "The tenant's audit events, newest first; ?type= filters.",
-			action: auditRead, query: auditQuery, response: auditEventList{}, status: ok, handler: handleListAuditEvents(d)},
+			action: auditRead, query: auditQuery, response: listPage[auditEventResponse]{}, status: ok, handler: handleListAuditEvents(d)},
 	}
 }
 

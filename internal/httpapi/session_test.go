@@ -36,7 +36,7 @@ func (a *testApp) currentSession(email, access string) (*rampart.User, string) {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	var list sessionList
+	var list listPage[sessionResponse]
 	r := a.do("GET", "/v1/me/sessions", access, nil)
 	r.json(a.t, &list)
 	for _, s := range list.Items {

@@ -366,7 +366,7 @@ func TestSessionDetails(t *testing.T) {
 					t.Errorf("the sessions list shows %q: %s", leak, r.Body)
 				}
 			}
-			var out sessionList
+			var out listPage[sessionResponse]
 			r.json(t, &out)
 			byDevice := map[string]sessionResponse{}
 			for _, s := range out.Items {

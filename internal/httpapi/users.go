@@ -11,14 +11,8 @@ type updateUserRequest struct {
 	Role        *string `json:"role" validate:"role"`
 }
 
-type userList struct {
-	Items      []userResponse `json:"items" validate:"pageItems"`
-	NextCursor string         `json:"nextCursor,omitzero" validate:"cursor"`
-}
-
 func handleListUsers(d handlerDeps) http.Handler {
-	return handleList(d, "users", d.service.ListUsers, newUserResponse,
-		func(items []userResponse, next string) any { return userList{Items: items, NextCursor: next} })
+	return handleList(d, "users", d.service.ListUsers, newUserResponse)
 }
 
 func handleGetUser(d handlerDeps) http.Handler {
