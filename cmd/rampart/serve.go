@@ -215,6 +215,7 @@ func serve(ctx context.Context, environ []string, stdout, stderr io.Writer) erro
 	defer stopSender()
 	senderDone := runSender(senderCtx, sender)
 	setMemoryLimit(cfg.Argon2, logger)
+	startHousekeeping(ctx, parts.Services.Identity, registry, logger)
 	// Another replica or `rampart keys rotate` may rotate the signing keys:
 	// pick them up at once when Redis tells, and by polling in any case.
 	go refreshKeys(ctx, parts, logger, keyReloadEvery)

@@ -61,3 +61,10 @@ func (s *Store) RevokeLinkTokens(ctx context.Context, purpose rampart.LinkPurpos
 		"UPDATE link_tokens SET revoked_at = $1 WHERE used_at IS NULL AND revoked_at IS NULL AND ($2 = '' OR purpose = $2) AND (($3 <> '' AND account_id = $3) OR ($4 <> '' AND email_key = $4))",
 		rampart.Timestamp(at), string(purpose), accountID, rampart.EmailKey(email))
 }
+
+// PurgeLinkTokens deletes through the index on expires_at (migration 7),
+// skipping rows locked elsewhere as PurgeSessions does.
+func (s *Store) PurgeLinkTokens(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.purgeExpired(ctx, "purge link tokens",
+		"DELETE FROM link_tokens WHERE id IN (SELECT id FROM link_tokens WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)", before, limit)
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,6 +37,22 @@ func (s *Store) execOne(ctx context.Context, op, what, query string, args ...any
 	defer cancel()
 	tag, err := s.pool.Exec(ctx, query, args...)
 	return s.notFoundUnlessChanged(op, what, tag, err)
+}
+
+// purgeExpired runs query, a DELETE of at most limit rows that expired
+// before the given time (its parameters $1 and $2), and returns how many
+// went.
+func (s *Store) purgeExpired(ctx context.Context, op, query string, before time.Time, limit int) (int, error) {
+	if err := rampart.CheckPurgeLimit(limit); err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, query, rampart.Timestamp(before), limit)
+	if err != nil {
+		return 0, s.dbError(op, err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // get reads one record, named by what, with scan. NotFound when there is no

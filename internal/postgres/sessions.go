@@ -131,3 +131,12 @@ func (s *Store) MoveSession(ctx context.Context, tenantID, id, toTenantID string
 	}
 	return moved, nil
 }
+
+// PurgeSessions deletes through the index on expires_at (migration 7); the
+// token hashes go by cascade. SKIP LOCKED: a session that a refresh holds
+// locked, or that another replica is deleting, is left for the next run
+// rather than waited for.
+func (s *Store) PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.purgeExpired(ctx, "purge sessions",
+		"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)", before, limit)
+}

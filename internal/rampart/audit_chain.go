@@ -19,9 +19,12 @@ const MaxAuditBatch = 1000
 
 // CheckAuditBatch returns an Invalid error when a ListAuditChain limit is
 // out of range. Stores call it.
-func CheckAuditBatch(limit int) error {
-	if limit < 1 || limit > MaxAuditBatch {
-		return Errorf(KindInvalid, "the batch size must be between 1 and %d", MaxAuditBatch)
+func CheckAuditBatch(limit int) error { return checkBatch(limit, MaxAuditBatch) }
+
+// checkBatch returns an Invalid error unless limit is from 1 to most.
+func checkBatch(limit, most int) error {
+	if limit < 1 || limit > most {
+		return Errorf(KindInvalid, "the batch size must be between 1 and %d", most)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ type world struct {
 	ctx   context.Context
 	clock *testutil.Clock
 	store rampart.Store
+	path  string // the SQLite file under store
 	id    *rampart.Identity
 	res   *rampart.Resources
 	auth  *rampart.Authenticator
@@ -38,7 +39,8 @@ var meta = rampart.RequestMeta{SourceIP: "192.0.2.7", RequestID: "req-1", UserAg
 func newWorld(t *testing.T, edit func(*rampart.IdentityConfig)) *world {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "rampart.db"))
+	path := filepath.Join(t.TempDir(), "rampart.db")
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func newWorld(t *testing.T, edit func(*rampart.IdentityConfig)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, ctx: ctx, clock: c, store: a.Store, id: a.Services.Identity, res: a.Services.Resources, auth: a.Services.Auth,
+	return &world{t: t, ctx: ctx, clock: c, store: a.Store, path: path, id: a.Services.Identity, res: a.Services.Resources, auth: a.Services.Auth,
 		box: a.Deps.Sealer}
 }
 

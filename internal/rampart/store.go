@@ -123,7 +123,7 @@ type Store interface {
 
 	// CreateSession stores a session. NotFound: no such user in the tenant.
 	// Conflict: the id is taken, or the token hash is or was the token hash
-	// of any session.
+	// of any session still stored.
 	CreateSession(ctx context.Context, s *Session) error
 	// GetSession returns a session, revoked and expired ones included.
 	// NotFound.
@@ -137,7 +137,7 @@ type Store interface {
 	// apart: hash is the current token when it equals TokenHash, the
 	// previous one when it equals PreviousTokenHash, and an older one
 	// otherwise. The earlier hashes last as long as the session, which
-	// goes when its user is deleted. NotFound.
+	// goes when its user is deleted or PurgeSessions deletes it. NotFound.
 	FindSessionByTokenHash(ctx context.Context, hash []byte) (*Session, error)
 	// ListActiveSessions lists a user's sessions that are neither revoked
 	// nor expired at now, newest first. Invalid: bad page.
@@ -154,6 +154,12 @@ type Store interface {
 	// longer found in the tenant it left. NotFound: no such session in
 	// tenantID, or its account is not a member of toTenantID.
 	MoveSession(ctx context.Context, tenantID, id, toTenantID string, fn func(*Session) error) (*Session, error)
+	// PurgeSessions deletes up to limit sessions, of any tenant, whose
+	// absolute expiry (ExpiresAt) is before the given time, oldest expiry
+	// first, with their earlier token hashes, and returns how many. Idle
+	// expiry and revocation do not count. Housekeeping calls it in a loop
+	// until it deletes fewer than limit. Invalid: see CheckPurgeLimit.
+	PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error)
 	// RevokeUserSessions revokes, at the given time and for the given
 	// reason, every session of a user that is not yet revoked, except the
 	// one with id exceptID (none when empty). Revoking no session is not an
@@ -230,6 +236,11 @@ type Store interface {
 	// Revoking none is not an error. Invalid: both accountID and email
 	// are empty.
 	RevokeLinkTokens(ctx context.Context, purpose LinkPurpose, accountID, email string, at time.Time) error
+	// PurgeLinkTokens deletes up to limit link tokens, of every purpose
+	// and tenant, whose ExpiresAt is before the given time, used and
+	// revoked ones included, oldest expiry first, and returns how many
+	// (see Housekeeping). Invalid: see CheckPurgeLimit.
+	PurgeLinkTokens(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// AppendAuditEvent appends e to its tenant's chain: it assigns Seq,
 	// PrevHash and Hash (see AuditEvent.Seal) atomically, so concurrent

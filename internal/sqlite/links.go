@@ -63,3 +63,9 @@ func (s *Store) RevokeLinkTokens(ctx context.Context, purpose rampart.LinkPurpos
 		"UPDATE link_tokens SET revoked_at = ? WHERE used_at IS NULL AND revoked_at IS NULL AND (? = '' OR purpose = ?) AND ((? <> '' AND account_id = ?) OR (? <> '' AND email_key = ?))",
 		micros(rampart.Timestamp(at)), purpose, purpose, accountID, accountID, key, key)
 }
+
+// PurgeLinkTokens deletes through the index on expires_at (migration 7).
+func (s *Store) PurgeLinkTokens(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.purgeExpired(ctx, "purge link tokens",
+		"DELETE FROM link_tokens WHERE id IN (SELECT id FROM link_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?)", before, limit)
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"example.com/rampart/internal/rampart"
 )
@@ -32,6 +33,24 @@ func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
 func (s *Store) execOne(ctx context.Context, op, what, query string, args ...any) error {
 	res, err := s.writer.ExecContext(ctx, query, args...)
 	return notFoundUnlessChanged(op, what, res, err)
+}
+
+// purgeExpired runs query, a DELETE of at most limit rows that expired
+// before the given time (its two parameters, in this order), and returns
+// how many went.
+func (s *Store) purgeExpired(ctx context.Context, op, query string, before time.Time, limit int) (int, error) {
+	if err := rampart.CheckPurgeLimit(limit); err != nil {
+		return 0, err
+	}
+	res, err := s.writer.ExecContext(ctx, query, micros(rampart.Timestamp(before)), limit)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err != nil {
+		return 0, dbError(op, err)
+	}
+	return int(n), nil
 }
 
 // get reads one record, named by what, with scan. NotFound when there is no

@@ -130,3 +130,10 @@ func (s *Store) MoveSession(ctx context.Context, tenantID, id, toTenantID string
 	}
 	return moved, nil
 }
+
+// PurgeSessions deletes through the index on expires_at (migration 7); the
+// token hashes go by cascade.
+func (s *Store) PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.purgeExpired(ctx, "purge sessions",
+		"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?)", before, limit)
+}

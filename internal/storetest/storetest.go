@@ -63,6 +63,8 @@ func Run(t *testing.T, newStore func(t *testing.T) rampart.Store) {
 		{"MailOutbox", testMailOutbox},
 		{"MailCommitsWithItsUnit", testMailCommitsWithItsUnit},
 		{"ConcurrentMailClaims", testConcurrentMailClaims},
+		{"PurgeSessions", testPurgeSessions},
+		{"PurgeLinkTokens", testPurgeLinkTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

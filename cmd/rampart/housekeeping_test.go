@@ -1,0 +1,54 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/sqlite"
+)
+
+// TestHousekeepingAtStart: serve purges at start-up, without waiting for
+// its hourly tick, a link token past expiry and retention (and keeps a
+// pending one), counts it in rampart_housekeeping_purged_total and logs
+// the count without the link's address.
+func TestHousekeepingAtStart(t *testing.T) {
+	env := testEnviron(t)
+	var dir string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "RAMPART_DATA_DIR="); ok {
+			dir = v
+		}
+	}
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "rampart.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	const address = "purged-canary@example.com"
+	old, _ := rampart.NewLink(rampart.LinkPasswordReset, address, time.Now().Add(-rampart.PurgeRetention-time.Hour))
+	pending, _ := rampart.NewLink(rampart.LinkPasswordReset, "pending@example.com", time.Now())
+	for _, l := range []*rampart.LinkToken{old, pending} {
+		if err := st.CreateLinkToken(t.Context(), l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	l, out, _ := startRun(t, env)
+	waitLogged(t, out, nil, "housekeeping: purged expired records")
+	metrics := "http://" + l.AdminAddr + "/metrics"
+	if got := metricValue(t, metrics, `rampart_housekeeping_purged_total{kind="links"}`); got != 1 {
+		t.Errorf("link tokens purged at start: %v, want 1", got)
+	}
+	if got := metricValue(t, metrics, `rampart_housekeeping_purged_total{kind="sessions"}`); got != 0 {
+		t.Errorf("sessions purged at start: %v, want 0", got)
+	}
+	if !strings.Contains(out.String(), `"links":1`) || strings.Contains(out.String(), address) {
+		t.Errorf("the housekeeping log line lacks the count or names the address:\n%s", out)
+	}
+}
