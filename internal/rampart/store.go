@@ -29,7 +29,7 @@ import (
 // update never changes a record's id, tenant or creation time.
 //
 // The rules above that need no database live once in store_rules.go
-// (ApplyUpdate, RoundTimes, CheckNewTenant), and both stores call them.
+// (ApplyUpdate, RoundTimes), and both stores call them.
 type Store interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -58,18 +58,11 @@ type Store interface {
 	// then record) and every Store method keeps its one meaning.
 	Atomically(ctx context.Context, fn func(tx Store) error) error
 
-	// CreateTenant stores a tenant together with its first user, who must
-	// be one of its admins, so that no tenant exists without an admin. The
-	// user is a new account (see CreateUser). Invalid: admin is not an
-	// admin of t. Conflict: an id or the email is taken.
-	CreateTenant(ctx context.Context, t *Tenant, admin *User) error
-	// CreateTenantWithInvitation stores a tenant together with the
-	// invitation of its first admin (`rampart tenants create`), in one
-	// transaction: the tenant has no member until the invitation is
-	// accepted, and no admin is ever removed from it. Invalid: inv is not
-	// an admin invitation to t (see CheckNewTenantInvitation). Conflict:
-	// an id or the invitation's hash is taken.
-	CreateTenantWithInvitation(ctx context.Context, t *Tenant, inv *LinkToken) error
+	// CreateTenant stores a tenant, with no member: storage only. A
+	// tenant's first admin, or its first admin's invitation, comes in the
+	// same unit (CreateTenantWithAdmin, CreateTenantInvitation), so that no
+	// tenant exists without one. Conflict: the id is taken.
+	CreateTenant(ctx context.Context, t *Tenant) error
 	// GetTenant returns a tenant. NotFound.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
 	// ListTenantIDs returns every tenant's id, oldest first: for operator

@@ -6,26 +6,6 @@ import "reflect"
 // stores call these, so that each rule is written once, here, and the stores
 // keep only storage: queries, locks and the mapping of driver errors.
 
-// CheckNewTenant returns an Invalid error unless admin can be the first user
-// of t: one of its admins, so that no tenant exists without an admin (see
-// Store.CreateTenant).
-func CheckNewTenant(t *Tenant, admin *User) error {
-	if admin.TenantID != t.ID || admin.Role != RoleAdmin {
-		return Errorf(KindInvalid, "a tenant's first user must be one of its admins")
-	}
-	return nil
-}
-
-// CheckNewTenantInvitation returns an Invalid error unless inv can stand
-// for the first admin of t: an invitation to t with the admin role (see
-// Store.CreateTenantWithInvitation).
-func CheckNewTenantInvitation(t *Tenant, inv *LinkToken) error {
-	if inv.Purpose != LinkInvitation || inv.TenantID != t.ID || inv.Role != RoleAdmin {
-		return Errorf(KindInvalid, "a tenant without members needs its first admin's invitation")
-	}
-	return nil
-}
-
 // LastAdminError is the Conflict a store returns when a change would leave
 // a tenant without an admin. Whether another admin exists, the store finds
 // out under its own locks.
