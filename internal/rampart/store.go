@@ -248,7 +248,9 @@ type Store interface {
 	EnqueueMail(ctx context.Context, m *OutboxMessage) error
 	// ClaimMail hands out up to limit messages that are neither sent nor
 	// failed, due at now (NextAttemptAt <= now) and not claimed by a lease
-	// that runs past now, oldest due first. Each is leased until now+lease
+	// that runs past now: the oldest due (by NextAttemptAt, then id) are
+	// the ones picked, and the slice holds them in no particular order (a
+	// caller that wants an order sorts; the sender claims one at a time). Each is leased until now+lease
 	// and its Attempts counts one more, in one transaction: concurrent
 	// claims, from any replica, never hand out the same message while its
 	// lease runs, and a sender that dies mid-delivery leaves the message to
