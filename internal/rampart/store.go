@@ -234,8 +234,9 @@ type Store interface {
 	ListAuditEvents(ctx context.Context, tenantID string, f AuditFilter, page Page) ([]*AuditEvent, Cursor, error)
 	// ListAuditChain returns up to limit of a tenant's audit events whose
 	// Seq is greater than afterSeq, in ascending Seq: the order in which
-	// VerifyAuditChain walks the chain. It checks nothing itself. Invalid:
-	// limit is not between 1 and MaxAuditBatch.
+	// VerifyAuditChain walks the chain. It checks nothing itself, the
+	// limit included: the caller keeps it between 1 and MaxAuditBatch
+	// (VerifyAuditChain passes MaxAuditBatch).
 	ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*AuditEvent, error)
 
 	// The mail outbox (see OutboxMessage and Outbox). A message is stored
