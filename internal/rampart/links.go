@@ -81,12 +81,7 @@ type LinkToken struct {
 	RevokedAt     time.Time // zero unless revoked
 }
 
-func (l *LinkToken) roundTimes() {
-	l.CreatedAt = Timestamp(l.CreatedAt)
-	l.ExpiresAt = Timestamp(l.ExpiresAt)
-	l.UsedAt = Timestamp(l.UsedAt)
-	l.RevokedAt = Timestamp(l.RevokedAt)
-}
+func (l *LinkToken) roundTimes() { roundEach(&l.CreatedAt, &l.ExpiresAt, &l.UsedAt, &l.RevokedAt) }
 
 // ListCursor returns l's position in a listing.
 func (l *LinkToken) ListCursor() Cursor { return Cursor{CreatedAt: l.CreatedAt, ID: l.ID} }
