@@ -172,10 +172,7 @@ func (s *Resources) RevokeInvitation(ctx context.Context, meta RequestMeta, p Pr
 	}
 	err := s.store.Atomically(ctx, func(tx Store) error {
 		if err := tx.RevokeInvitation(ctx, p.TenantID, id, s.now()); err != nil {
-			if ErrorKind(err) == KindNotFound {
-				return notFound("invitation")
-			}
-			return err
+			return notFoundAs(err, notFound("invitation"))
 		}
 		return s.audit(ctx, tx, meta, p, "invitation.revoked", id, nil)
 	})

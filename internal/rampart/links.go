@@ -208,10 +208,10 @@ func RedeemLink(ctx context.Context, s Store, token string, purpose LinkPurpose,
 		return nil, err
 	}
 	l, err := s.RedeemLinkToken(ctx, hash, purpose, at)
-	if ErrorKind(err) == KindNotFound {
-		return nil, InvalidLinkError()
+	if err != nil {
+		return nil, notFoundAs(err, InvalidLinkError())
 	}
-	return l, err
+	return l, nil
 }
 
 // PasswordStamp returns what a link keeps of the account's password hash
