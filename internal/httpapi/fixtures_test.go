@@ -45,7 +45,7 @@ func (a *testApp) newTenant() (tenantID string, admin *rampart.User) {
 	now := a.clock.Now()
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Org " + rand.Text()[:6], CreatedAt: now}
 	admin = a.userValue(tenant.ID, rampart.RoleAdmin)
-	if err := a.store.CreateTenant(a.t.Context(), tenant, admin); err != nil {
+	if err := rampart.CreateTenantWithAdmin(a.t.Context(), a.store, tenant, admin); err != nil {
 		a.t.Fatal(err)
 	}
 	return tenant.ID, admin

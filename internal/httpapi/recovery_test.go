@@ -20,27 +20,30 @@ import (
 
 var linkTokenInMail = regexp.MustCompile(`#token=(rpl_[A-Za-z0-9_-]{49})`)
 
-// mailbox claims every message queued so far, as the sender would, and
-// returns them opened (the outbox's content is sealed).
+// mailbox claims every message queued so far, one at a time and oldest
+// first as the sender does, and returns them opened (the outbox's content
+// is sealed).
 func (a *testApp) mailbox() []rampart.Mail {
 	a.t.Helper()
 	ctx := a.t.Context()
-	msgs, err := a.store.ClaimMail(ctx, a.clock.Now(), time.Minute, rampart.MaxMailClaim)
-	if err != nil {
-		a.t.Fatal(err)
-	}
 	var out []rampart.Mail
-	for _, m := range msgs {
-		opened, err := rampart.OpenMail(a.deps.Sealer, m)
+	for {
+		msgs, err := a.store.ClaimMail(ctx, a.clock.Now(), time.Minute, 1)
 		if err != nil {
 			a.t.Fatal(err)
 		}
-		if err := a.store.MarkMailSent(ctx, m.ID, a.clock.Now()); err != nil {
+		if len(msgs) == 0 {
+			return out
+		}
+		opened, err := rampart.OpenMail(a.deps.Sealer, msgs[0])
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		if err := a.store.MarkMailSent(ctx, msgs[0].ID, a.clock.Now()); err != nil {
 			a.t.Fatal(err)
 		}
 		out = append(out, opened)
 	}
-	return out
 }
 
 // linkFor returns the one message queued to addr and the link token it

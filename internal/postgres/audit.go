@@ -60,9 +60,6 @@ func (s *Store) ListAuditEvents(ctx context.Context, tenantID string, f rampart.
 }
 
 func (s *Store) ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*rampart.AuditEvent, error) {
-	if err := rampart.CheckAuditBatch(limit); err != nil {
-		return nil, err
-	}
 	return all(ctx, s, "list audit chain", scanAuditEvent,
 		"SELECT "+auditColumns+" FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", tenantID, afterSeq, limit)
 }

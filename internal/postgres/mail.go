@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,22 +40,11 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 		return nil, err
 	}
 	now = rampart.Timestamp(now)
-	claimed, err := all(ctx, s, "claim mail", scanMail,
+	return all(ctx, s, "claim mail", scanMail,
 		"UPDATE mail_outbox SET claimed_until = $1, attempts = attempts + 1 WHERE id IN ("+
 			"SELECT id FROM mail_outbox WHERE "+mailPending+" AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2) "+
 			"ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING "+mailColumns,
 		now.Add(lease), now, limit)
-	if err != nil {
-		return nil, err
-	}
-	// RETURNING has no order of its own.
-	slices.SortFunc(claimed, func(a, b *rampart.OutboxMessage) int {
-		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return claimed, nil
 }
 
 func (s *Store) MarkMailSent(ctx context.Context, id string, at time.Time) error {

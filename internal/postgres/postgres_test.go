@@ -47,7 +47,7 @@ func TestOutage(t *testing.T) {
 
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Acme"}
 	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com", Role: rampart.RoleAdmin}
-	if err := s.CreateTenant(ctx, tenant, admin); err != nil {
+	if err := rampart.CreateTenantWithAdmin(ctx, s, tenant, admin); err != nil {
 		t.Fatal(err)
 	}
 	read := func() error {

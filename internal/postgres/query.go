@@ -43,9 +43,6 @@ func (s *Store) execOne(ctx context.Context, op, what, query string, args ...any
 // before the given time (its parameters $1 and $2), and returns how many
 // went.
 func (s *Store) purgeExpired(ctx context.Context, op, query string, before time.Time, limit int) (int, error) {
-	if err := rampart.CheckPurgeLimit(limit); err != nil {
-		return 0, err
-	}
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	tag, err := s.pool.Exec(ctx, query, rampart.Timestamp(before), limit)

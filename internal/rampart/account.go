@@ -31,7 +31,7 @@ func (s *Identity) Signup(ctx context.Context, meta RequestMeta, in SignupInput)
 	user := &User{ID: NewID(), TenantID: tenant.ID, Email: in.Email, DisplayName: in.DisplayName,
 		Role: RoleAdmin, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	err = s.store.Atomically(ctx, func(tx Store) error {
-		if err := tx.CreateTenant(ctx, tenant, user); err != nil {
+		if err := CreateTenantWithAdmin(ctx, tx, tenant, user); err != nil {
 			if ErrorKind(err) == KindConflict {
 				return errEmailTaken(err)
 			}

@@ -164,11 +164,8 @@ func (s *Resources) RevokeAPIKey(ctx context.Context, meta RequestMeta, p Princi
 		return notFound("API key")
 	}
 	k, err := s.store.GetAPIKey(ctx, p.TenantID, id)
-	if ErrorKind(err) == KindNotFound {
-		return notFound("API key")
-	}
 	if err != nil {
-		return err
+		return notFoundAs(err, notFound("API key"))
 	}
 	if err := Authorize(p, ActionAPIKeyManage, k.resource()); err != nil {
 		return err

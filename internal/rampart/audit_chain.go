@@ -14,20 +14,8 @@ func (s *Resources) ListAuditEvents(ctx context.Context, p Principal, f AuditFil
 	return s.store.ListAuditEvents(ctx, p.TenantID, f, page)
 }
 
-// MaxAuditBatch is the most events Store.ListAuditChain returns at once.
+// MaxAuditBatch is the most events one Store.ListAuditChain call may ask for.
 const MaxAuditBatch = 1000
-
-// CheckAuditBatch returns an Invalid error when a ListAuditChain limit is
-// out of range. Stores call it.
-func CheckAuditBatch(limit int) error { return checkBatch(limit, MaxAuditBatch) }
-
-// checkBatch returns an Invalid error unless limit is from 1 to most.
-func checkBatch(limit, most int) error {
-	if limit < 1 || limit > most {
-		return Errorf(KindInvalid, "the batch size must be between 1 and %d", most)
-	}
-	return nil
-}
 
 // AuditChainReport is what VerifyAuditChain found.
 type AuditChainReport struct {

@@ -77,11 +77,8 @@ func (a *Authenticator) apiKey(ctx context.Context, key string) (Principal, erro
 	}
 	hash := hashToken(key)
 	k, err := a.store.FindAPIKeyByHash(ctx, hash)
-	if ErrorKind(err) == KindNotFound {
-		return Principal{}, errInvalidAPIKey
-	}
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, notFoundAs(err, errInvalidAPIKey)
 	}
 	now := a.now()
 	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 || k.ID != id || !k.RevokedAt.IsZero() {

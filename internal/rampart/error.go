@@ -115,6 +115,17 @@ func ErrorKind(err error) Kind {
 	return KindInternal
 }
 
+// notFoundAs returns instead when err is a NotFound, and err otherwise (nil
+// included): for a lookup whose NotFound the caller answers with an error of
+// its own, such as an invalid credential or a plain "not found" that says
+// nothing of the store.
+func notFoundAs(err, instead error) error {
+	if ErrorKind(err) == KindNotFound {
+		return instead
+	}
+	return err
+}
+
 // ErrorMessage reports the client-safe message of the first *Error in err's
 // chain, or "" when there is none.
 func ErrorMessage(err error) string {

@@ -29,11 +29,6 @@ const PurgeRetention = 7 * 24 * time.Hour
 // its locks, and the SQLite store's single writer, for long.
 const MaxPurgeBatch = 1000
 
-// CheckPurgeLimit returns an Invalid error when a purge cannot run with
-// this limit. Stores call it: a limit of 0 or less would mean no limit to
-// SQLite.
-func CheckPurgeLimit(limit int) error { return checkBatch(limit, MaxPurgeBatch) }
-
 // Purged counts what one Housekeeping run deleted.
 type Purged struct {
 	Sessions   int

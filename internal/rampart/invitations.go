@@ -172,10 +172,7 @@ func (s *Resources) RevokeInvitation(ctx context.Context, meta RequestMeta, p Pr
 	}
 	err := s.store.Atomically(ctx, func(tx Store) error {
 		if err := tx.RevokeInvitation(ctx, p.TenantID, id, s.now()); err != nil {
-			if ErrorKind(err) == KindNotFound {
-				return notFound("invitation")
-			}
-			return err
+			return notFoundAs(err, notFound("invitation"))
 		}
 		return s.audit(ctx, tx, meta, p, "invitation.revoked", id, nil)
 	})
@@ -357,7 +354,7 @@ func inviteeName(in AcceptInvitationInput, l *LinkToken) string {
 // name, and the invitation of email as its first admin, with its mail
 // queued through outbox, in one unit; audited in the new tenant (actor
 // "operator"). The tenant has no member until the invitation is accepted
-// (Store.CreateTenantWithInvitation): the store's rule that a tenant keeps
+// (CreateTenantWithInvitation): the store's rule that a tenant keeps
 // an admin is about removing one, and a tenant nobody has joined holds no
 // data and lets nobody act.
 func CreateTenantInvitation(ctx context.Context, st Store, outbox Outbox, publicURL, name, email string, now time.Time) (*Tenant, *Invitation, error) {
@@ -414,7 +411,7 @@ func (d *deferredLink) GetUser(ctx context.Context, tenantID, id string) (*User,
 }
 
 func (d *deferredLink) CreateLinkToken(ctx context.Context, l *LinkToken) error {
-	return d.Store.CreateTenantWithInvitation(ctx, d.tenant, l)
+	return CreateTenantWithInvitation(ctx, d.Store, d.tenant, l)
 }
 
 // CheckTenantName returns an Invalid error for a name a tenant cannot have:

@@ -81,12 +81,7 @@ type LinkToken struct {
 	RevokedAt     time.Time // zero unless revoked
 }
 
-func (l *LinkToken) roundTimes() {
-	l.CreatedAt = Timestamp(l.CreatedAt)
-	l.ExpiresAt = Timestamp(l.ExpiresAt)
-	l.UsedAt = Timestamp(l.UsedAt)
-	l.RevokedAt = Timestamp(l.RevokedAt)
-}
+func (l *LinkToken) roundTimes() { roundEach(&l.CreatedAt, &l.ExpiresAt, &l.UsedAt, &l.RevokedAt) }
 
 // ListCursor returns l's position in a listing.
 func (l *LinkToken) ListCursor() Cursor { return Cursor{CreatedAt: l.CreatedAt, ID: l.ID} }
@@ -213,10 +208,10 @@ func RedeemLink(ctx context.Context, s Store, token string, purpose LinkPurpose,
 		return nil, err
 	}
 	l, err := s.RedeemLinkToken(ctx, hash, purpose, at)
-	if ErrorKind(err) == KindNotFound {
-		return nil, InvalidLinkError()
+	if err != nil {
+		return nil, notFoundAs(err, InvalidLinkError())
 	}
-	return l, err
+	return l, nil
 }
 
 // PasswordStamp returns what a link keeps of the account's password hash

@@ -145,7 +145,7 @@ func linkStore(t *testing.T) (*spyStore, *rampart.Tenant) {
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Acme", CreatedAt: time.Now()}
 	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com",
 		Role: rampart.RoleAdmin, CreatedAt: time.Now(), UpdatedAt: time.Now()}
-	if err := st.CreateTenant(t.Context(), tenant, admin); err != nil {
+	if err := rampart.CreateTenantWithAdmin(t.Context(), st, tenant, admin); err != nil {
 		t.Fatal(err)
 	}
 	return &spyStore{Store: st}, tenant

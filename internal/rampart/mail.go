@@ -64,11 +64,7 @@ type OutboxMessage struct {
 }
 
 func (m *OutboxMessage) roundTimes() {
-	m.CreatedAt = Timestamp(m.CreatedAt)
-	m.NextAttemptAt = Timestamp(m.NextAttemptAt)
-	m.ClaimedUntil = Timestamp(m.ClaimedUntil)
-	m.SentAt = Timestamp(m.SentAt)
-	m.FailedAt = Timestamp(m.FailedAt)
+	roundEach(&m.CreatedAt, &m.NextAttemptAt, &m.ClaimedUntil, &m.SentAt, &m.FailedAt)
 }
 
 // MaxMailClaim is the most messages one ClaimMail hands out.

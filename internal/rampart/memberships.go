@@ -49,11 +49,8 @@ func (s *Identity) SwitchTenant(ctx context.Context, meta RequestMeta, p Princip
 		return nil, errNoSuchTenant
 	}
 	user, err := s.store.GetUser(ctx, tenantID, p.UserID)
-	if ErrorKind(err) == KindNotFound {
-		return nil, errNoSuchTenant
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errNoSuchTenant)
 	}
 	now := s.now()
 	refresh, hash := newRefreshToken()

@@ -52,11 +52,8 @@ func operatorOnAccount(ctx context.Context, st Store, email string, now time.Tim
 	change func(tx Store, act *OperatorAction) error,
 ) (*OperatorAction, error) {
 	acct, err := st.FindAccountByEmail(ctx, email)
-	if ErrorKind(err) == KindNotFound {
-		return nil, errNoAccount
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errNoAccount)
 	}
 	act := &OperatorAction{AccountID: acct.ID}
 	auditor := Auditor{now: func() time.Time { return now }}

@@ -95,10 +95,10 @@ func (s *Resources) getOrder(ctx context.Context, p Principal, id string) (*Orde
 		return nil, notFound("order")
 	}
 	o, err := s.store.GetOrder(ctx, p.TenantID, id)
-	if ErrorKind(err) == KindNotFound {
-		return nil, notFound("order")
+	if err != nil {
+		return nil, notFoundAs(err, notFound("order"))
 	}
-	return o, err
+	return o, nil
 }
 
 // UpdateOrder changes an order's note or status. Only a pending order
@@ -154,10 +154,10 @@ func (s *Resources) UpdateOrder(ctx context.Context, meta RequestMeta, p Princip
 		return s.audit(ctx, tx, meta, p, "order.status_changed", o.ID,
 			map[string]string{"from": string(OrderPending), "to": string(o.Status)})
 	})
-	if ErrorKind(err) == KindNotFound {
-		return nil, notFound("order")
+	if err != nil {
+		return nil, notFoundAs(err, notFound("order"))
 	}
-	return o, err
+	return o, nil
 }
 
 // DeleteOrder deletes an order and records who did.
@@ -178,10 +178,7 @@ func (s *Resources) DeleteOrder(ctx context.Context, meta RequestMeta, p Princip
 		}
 		return s.audit(ctx, tx, meta, p, "order.deleted", o.ID, map[string]string{"ownerId": o.OwnerID, "status": string(o.Status)})
 	})
-	if ErrorKind(err) == KindNotFound {
-		return notFound("order")
-	}
-	return err
+	return notFoundAs(err, notFound("order"))
 }
 
 func checkOrderItems(items []OrderItem) error {

@@ -57,11 +57,8 @@ func (s *Identity) Reauthenticate(ctx context.Context, meta RequestMeta, p Princ
 		}
 		return s.auditor.Record(ctx, tx, meta, p.TenantID, p.UserID, "session.reauthenticated", p.SessionID, nil)
 	})
-	if ErrorKind(err) == KindNotFound {
-		return nil, errSessionEnded
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errSessionEnded)
 	}
 	return s.issue(user, sess, refresh, now)
 }

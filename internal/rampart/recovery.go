@@ -232,11 +232,8 @@ func (s *Identity) linkAccount(ctx context.Context, tx Store, l *LinkToken) (*Ac
 		return nil, InvalidLinkError()
 	}
 	a, err := tx.GetAccount(ctx, l.AccountID)
-	if ErrorKind(err) == KindNotFound {
-		return nil, InvalidLinkError()
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, InvalidLinkError())
 	}
 	if err := l.CheckStamp(a.PasswordHash); err != nil {
 		return nil, err

@@ -90,11 +90,8 @@ func (s *Identity) Refresh(ctx context.Context, meta RequestMeta, refreshToken s
 	}
 	hash := hashToken(refreshToken)
 	found, err := s.store.FindSessionByTokenHash(ctx, hash)
-	if ErrorKind(err) == KindNotFound {
-		return nil, errInvalidRefresh
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, errInvalidRefresh)
 	}
 	now := s.now()
 	newToken, newHash := newRefreshToken()

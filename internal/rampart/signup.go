@@ -129,7 +129,7 @@ func (s *Identity) ConfirmSignup(ctx context.Context, meta RequestMeta, token st
 		tenant = &Tenant{ID: NewID(), Name: l.Organization, CreatedAt: now}
 		user = &User{ID: NewID(), TenantID: tenant.ID, Email: l.Email, DisplayName: l.DisplayName,
 			Role: RoleAdmin, PasswordHash: l.PasswordHash, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
-		if err := tx.CreateTenant(ctx, tenant, user); err != nil {
+		if err := CreateTenantWithAdmin(ctx, tx, tenant, user); err != nil {
 			if ErrorKind(err) == KindConflict {
 				// The address has an account now: this link is dead.
 				return InvalidLinkError()

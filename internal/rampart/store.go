@@ -29,7 +29,7 @@ import (
 // update never changes a record's id, tenant or creation time.
 //
 // The rules above that need no database live once in store_rules.go
-// (ApplyUpdate, RoundTimes, CheckNewTenant), and both stores call them.
+// (ApplyUpdate, RoundTimes), and both stores call them.
 type Store interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -58,18 +58,11 @@ type Store interface {
 	// then record) and every Store method keeps its one meaning.
 	Atomically(ctx context.Context, fn func(tx Store) error) error
 
-	// CreateTenant stores a tenant together with its first user, who must
-	// be one of its admins, so that no tenant exists without an admin. The
-	// user is a new account (see CreateUser). Invalid: admin is not an
-	// admin of t. Conflict: an id or the email is taken.
-	CreateTenant(ctx context.Context, t *Tenant, admin *User) error
-	// CreateTenantWithInvitation stores a tenant together with the
-	// invitation of its first admin (`rampart tenants create`), in one
-	// transaction: the tenant has no member until the invitation is
-	// accepted, and no admin is ever removed from it. Invalid: inv is not
-	// an admin invitation to t (see CheckNewTenantInvitation). Conflict:
-	// an id or the invitation's hash is taken.
-	CreateTenantWithInvitation(ctx context.Context, t *Tenant, inv *LinkToken) error
+	// CreateTenant stores a tenant, with no member: storage only. A
+	// tenant's first admin, or its first admin's invitation, comes in the
+	// same unit (CreateTenantWithAdmin, CreateTenantInvitation), so that no
+	// tenant exists without one. Conflict: the id is taken.
+	CreateTenant(ctx context.Context, t *Tenant) error
 	// GetTenant returns a tenant. NotFound.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
 	// ListTenantIDs returns every tenant's id, oldest first: for operator
@@ -158,7 +151,8 @@ type Store interface {
 	// absolute expiry (ExpiresAt) is before the given time, oldest expiry
 	// first, with their earlier token hashes, and returns how many. Idle
 	// expiry and revocation do not count. Housekeeping calls it in a loop
-	// until it deletes fewer than limit. Invalid: see CheckPurgeLimit.
+	// until it deletes fewer than limit. It checks nothing itself: the caller
+	// keeps limit between 1 and MaxPurgeBatch (to SQLite, 0 means no limit).
 	PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error)
 	// RevokeUserSessions revokes, at the given time and for the given
 	// reason, every session of a user that is not yet revoked, except the
@@ -239,7 +233,7 @@ type Store interface {
 	// PurgeLinkTokens deletes up to limit link tokens, of every purpose
 	// and tenant, whose ExpiresAt is before the given time, used and
 	// revoked ones included, oldest expiry first, and returns how many
-	// (see Housekeeping). Invalid: see CheckPurgeLimit.
+	// (see Housekeeping). The caller keeps limit as for PurgeSessions.
 	PurgeLinkTokens(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// AppendAuditEvent appends e to its tenant's chain: it assigns Seq,
@@ -252,8 +246,9 @@ type Store interface {
 	ListAuditEvents(ctx context.Context, tenantID string, f AuditFilter, page Page) ([]*AuditEvent, Cursor, error)
 	// ListAuditChain returns up to limit of a tenant's audit events whose
 	// Seq is greater than afterSeq, in ascending Seq: the order in which
-	// VerifyAuditChain walks the chain. It checks nothing itself. Invalid:
-	// limit is not between 1 and MaxAuditBatch.
+	// VerifyAuditChain walks the chain. It checks nothing itself, the
+	// limit included: the caller keeps it between 1 and MaxAuditBatch
+	// (VerifyAuditChain passes MaxAuditBatch).
 	ListAuditChain(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*AuditEvent, error)
 
 	// The mail outbox (see OutboxMessage and Outbox). A message is stored
@@ -266,7 +261,9 @@ type Store interface {
 	EnqueueMail(ctx context.Context, m *OutboxMessage) error
 	// ClaimMail hands out up to limit messages that are neither sent nor
 	// failed, due at now (NextAttemptAt <= now) and not claimed by a lease
-	// that runs past now, oldest due first. Each is leased until now+lease
+	// that runs past now: the oldest due (by NextAttemptAt, then id) are
+	// the ones picked, and the slice holds them in no particular order (a
+	// caller that wants an order sorts; the sender claims one at a time). Each is leased until now+lease
 	// and its Attempts counts one more, in one transaction: concurrent
 	// claims, from any replica, never hand out the same message while its
 	// lease runs, and a sender that dies mid-delivery leaves the message to

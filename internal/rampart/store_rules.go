@@ -1,30 +1,13 @@
 package rampart
 
-import "reflect"
+import (
+	"reflect"
+	"time"
+)
 
 // The rules of the Store contract that do not depend on the database. Both
 // stores call these, so that each rule is written once, here, and the stores
 // keep only storage: queries, locks and the mapping of driver errors.
-
-// CheckNewTenant returns an Invalid error unless admin can be the first user
-// of t: one of its admins, so that no tenant exists without an admin (see
-// Store.CreateTenant).
-func CheckNewTenant(t *Tenant, admin *User) error {
-	if admin.TenantID != t.ID || admin.Role != RoleAdmin {
-		return Errorf(KindInvalid, "a tenant's first user must be one of its admins")
-	}
-	return nil
-}
-
-// CheckNewTenantInvitation returns an Invalid error unless inv can stand
-// for the first admin of t: an invitation to t with the admin role (see
-// Store.CreateTenantWithInvitation).
-func CheckNewTenantInvitation(t *Tenant, inv *LinkToken) error {
-	if inv.Purpose != LinkInvitation || inv.TenantID != t.ID || inv.Role != RoleAdmin {
-		return Errorf(KindInvalid, "a tenant without members needs its first admin's invitation")
-	}
-	return nil
-}
 
 // LastAdminError is the Conflict a store returns when a change would leave
 // a tenant without an admin. Whether another admin exists, the store finds
@@ -45,6 +28,14 @@ func RemovesAdmin(before, after *User) bool {
 func RoundTimes(records ...interface{ roundTimes() }) {
 	for _, r := range records {
 		r.roundTimes()
+	}
+}
+
+// roundEach rounds each time with Timestamp, in place: what a record's
+// roundTimes does to its times.
+func roundEach(ts ...*time.Time) {
+	for _, t := range ts {
+		*t = Timestamp(*t)
 	}
 }
 
@@ -73,30 +64,21 @@ func ApplyUpdate[T any, P Updatable[T]](rec P, fn func(P) error) (before T, err 
 	return before, nil
 }
 
-func (t *Tenant) roundTimes() { t.CreatedAt = Timestamp(t.CreatedAt) }
+func (t *Tenant) roundTimes() { roundEach(&t.CreatedAt) }
 
-func (u *User) roundTimes() {
-	u.CreatedAt = Timestamp(u.CreatedAt)
-	u.UpdatedAt = Timestamp(u.UpdatedAt)
-}
+func (u *User) roundTimes() { roundEach(&u.CreatedAt, &u.UpdatedAt) }
 
 func (u *User) keepImmutable(before *User) {
 	u.ID, u.TenantID, u.CreatedAt = before.ID, before.TenantID, before.CreatedAt
 }
 
-func (a *Account) roundTimes() {
-	a.CreatedAt = Timestamp(a.CreatedAt)
-	a.UpdatedAt = Timestamp(a.UpdatedAt)
-}
+func (a *Account) roundTimes() { roundEach(&a.CreatedAt, &a.UpdatedAt) }
 
 func (a *Account) keepImmutable(before *Account) {
 	a.ID, a.CreatedAt = before.ID, before.CreatedAt
 }
 
-func (m *Membership) roundTimes() {
-	m.CreatedAt = Timestamp(m.CreatedAt)
-	m.UpdatedAt = Timestamp(m.UpdatedAt)
-}
+func (m *Membership) roundTimes() { roundEach(&m.CreatedAt, &m.UpdatedAt) }
 
 // AccountChanged reports whether an update of a user changed what belongs
 // to the account rather than the membership: a store then writes the
@@ -119,42 +101,24 @@ func CheckNewMembership(m *Membership) error {
 }
 
 func (s *Session) roundTimes() {
-	s.RotatedAt = Timestamp(s.RotatedAt)
-	s.CreatedAt = Timestamp(s.CreatedAt)
-	s.LastUsedAt = Timestamp(s.LastUsedAt)
-	s.IdleExpiresAt = Timestamp(s.IdleExpiresAt)
-	s.ExpiresAt = Timestamp(s.ExpiresAt)
-	s.RevokedAt = Timestamp(s.RevokedAt)
-	s.AuthTime = Timestamp(s.AuthTime)
+	roundEach(&s.RotatedAt, &s.CreatedAt, &s.LastUsedAt, &s.IdleExpiresAt, &s.ExpiresAt, &s.RevokedAt, &s.AuthTime)
 }
 
 func (s *Session) keepImmutable(before *Session) {
 	s.ID, s.TenantID, s.UserID, s.CreatedAt = before.ID, before.TenantID, before.UserID, before.CreatedAt
 }
 
-func (o *Order) roundTimes() {
-	o.CreatedAt = Timestamp(o.CreatedAt)
-	o.UpdatedAt = Timestamp(o.UpdatedAt)
-}
+func (o *Order) roundTimes() { roundEach(&o.CreatedAt, &o.UpdatedAt) }
 
 func (o *Order) keepImmutable(before *Order) {
 	o.ID, o.TenantID, o.OwnerID, o.CreatedAt = before.ID, before.TenantID, before.OwnerID, before.CreatedAt
 }
 
-func (k *APIKey) roundTimes() {
-	k.ExpiresAt = Timestamp(k.ExpiresAt)
-	k.LastUsedAt = Timestamp(k.LastUsedAt)
-	k.CreatedAt = Timestamp(k.CreatedAt)
-	k.RevokedAt = Timestamp(k.RevokedAt)
-}
+func (k *APIKey) roundTimes() { roundEach(&k.ExpiresAt, &k.LastUsedAt, &k.CreatedAt, &k.RevokedAt) }
 
-func (k *SigningKey) roundTimes() {
-	k.CreatedAt = Timestamp(k.CreatedAt)
-	k.ActivatedAt = Timestamp(k.ActivatedAt)
-	k.RetiredAt = Timestamp(k.RetiredAt)
-}
+func (k *SigningKey) roundTimes() { roundEach(&k.CreatedAt, &k.ActivatedAt, &k.RetiredAt) }
 
-func (e *AuditEvent) roundTimes() { e.Time = Timestamp(e.Time) }
+func (e *AuditEvent) roundTimes() { roundEach(&e.Time) }
 
 // Listed is a record of a newest-first listing (see Page).
 type Listed interface{ ListCursor() Cursor }

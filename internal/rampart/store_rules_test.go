@@ -59,24 +59,6 @@ func TestApplyUpdateReturnsFnError(t *testing.T) {
 	}
 }
 
-func TestCheckNewTenant(t *testing.T) {
-	tenant := &rampart.Tenant{ID: "t1"}
-	for _, c := range []struct {
-		name  string
-		admin *rampart.User
-		ok    bool
-	}{
-		{"admin of the tenant", &rampart.User{TenantID: "t1", Role: rampart.RoleAdmin}, true},
-		{"member of the tenant", &rampart.User{TenantID: "t1", Role: rampart.RoleMember}, false},
-		{"admin of another tenant", &rampart.User{TenantID: "t2", Role: rampart.RoleAdmin}, false},
-	} {
-		err := rampart.CheckNewTenant(tenant, c.admin)
-		if c.ok && err != nil || !c.ok && rampart.ErrorKind(err) != rampart.KindInvalid {
-			t.Errorf("%s: got %v", c.name, err)
-		}
-	}
-}
-
 func TestRemovesAdmin(t *testing.T) {
 	admin, member := &rampart.User{Role: rampart.RoleAdmin}, &rampart.User{Role: rampart.RoleMember}
 	if !rampart.RemovesAdmin(admin, member) || rampart.RemovesAdmin(admin, admin) || rampart.RemovesAdmin(member, member) || rampart.RemovesAdmin(member, admin) {

@@ -55,11 +55,8 @@ func (s *Resources) getUser(ctx context.Context, p Principal, a Action, id strin
 		return nil, notFound("user")
 	}
 	u, err := s.store.GetUser(ctx, p.TenantID, id)
-	if ErrorKind(err) == KindNotFound {
-		return nil, notFound("user")
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, notFound("user"))
 	}
 	if err := Authorize(p, a, u.resource()); err != nil {
 		return nil, err

@@ -46,7 +46,7 @@ func fixture(t *testing.T) (*countingStore, *rampart.Session, *rampart.Session) 
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "T", CreatedAt: now}
 	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com",
 		DisplayName: "A", Role: rampart.RoleAdmin, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
-	if err := st.CreateTenant(ctx, tenant, admin); err != nil {
+	if err := rampart.CreateTenantWithAdmin(ctx, st, tenant, admin); err != nil {
 		t.Fatal(err)
 	}
 	var sessions []*rampart.Session
@@ -198,7 +198,7 @@ func TestAccountWideChangesAreSeenOnTheNextRead(t *testing.T) {
 		other := &rampart.Tenant{ID: rampart.NewID(), Name: "Other", CreatedAt: now}
 		otherAdmin := &rampart.User{ID: rampart.NewID(), TenantID: other.ID, Email: rampart.NewID() + "@example.com",
 			DisplayName: "B", Role: rampart.RoleAdmin, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
-		if err := db.CreateTenant(ctx, other, otherAdmin); err != nil {
+		if err := rampart.CreateTenantWithAdmin(ctx, db, other, otherAdmin); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.AddMembership(ctx, &rampart.Membership{TenantID: other.ID, AccountID: s1.UserID, Role: rampart.RoleMember,

@@ -3,8 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"slices"
-	"strings"
 	"time"
 
 	"example.com/rampart/internal/rampart"
@@ -61,13 +59,6 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 	if err != nil {
 		return nil, err
 	}
-	// RETURNING has no order of its own.
-	slices.SortFunc(claimed, func(a, b *rampart.OutboxMessage) int {
-		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
 	return claimed, nil
 }
 

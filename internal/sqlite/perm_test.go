@@ -67,7 +67,7 @@ func TestExistingDatabaseKeepsItsMode(t *testing.T) {
 	defer s.Close()
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Acme", CreatedAt: time.Now()}
 	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com", Role: rampart.RoleAdmin}
-	if err := s.CreateTenant(ctx, tenant, admin); err != nil {
+	if err := rampart.CreateTenantWithAdmin(ctx, s, tenant, admin); err != nil {
 		t.Fatal(err)
 	}
 	if mode := fileMode(t, path); mode != 0o640 {

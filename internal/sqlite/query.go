@@ -39,9 +39,6 @@ func (s *Store) execOne(ctx context.Context, op, what, query string, args ...any
 // before the given time (its two parameters, in this order), and returns
 // how many went.
 func (s *Store) purgeExpired(ctx context.Context, op, query string, before time.Time, limit int) (int, error) {
-	if err := rampart.CheckPurgeLimit(limit); err != nil {
-		return 0, err
-	}
 	res, err := s.writer.ExecContext(ctx, query, micros(rampart.Timestamp(before)), limit)
 	var n int64
 	if err == nil {

@@ -36,7 +36,7 @@ func TestPanicInTransactionReleasesWriter(t *testing.T) {
 	s := OpenTestStore(t, filepath.Join(t.TempDir(), "rampart.db"))
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Acme"}
 	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com", Role: rampart.RoleAdmin}
-	if err := s.CreateTenant(ctx, tenant, admin); err != nil {
+	if err := rampart.CreateTenantWithAdmin(ctx, s, tenant, admin); err != nil {
 		t.Fatal(err)
 	}
 	order := &rampart.Order{ID: rampart.NewID(), TenantID: tenant.ID, OwnerID: admin.ID, Status: rampart.OrderPending,

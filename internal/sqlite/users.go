@@ -7,22 +7,9 @@ import (
 	"example.com/rampart/internal/rampart"
 )
 
-func (s *Store) CreateTenant(ctx context.Context, t *rampart.Tenant, admin *rampart.User) error {
-	if err := rampart.CheckNewTenant(t, admin); err != nil {
-		return err
-	}
-	rampart.RoundTimes(t, admin)
-	return s.inTx(ctx, "create tenant", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
-			t.ID, t.Name, micros(t.CreatedAt))
-		if err != nil {
-			return dbError("create tenant", err)
-		}
-		if err := insertUser(ctx, tx, admin); err != nil {
-			return dbError("create tenant", err)
-		}
-		return nil
-	})
+func (s *Store) CreateTenant(ctx context.Context, t *rampart.Tenant) error {
+	rampart.RoundTimes(t)
+	return s.exec(ctx, "create tenant", "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)", t.ID, t.Name, micros(t.CreatedAt))
 }
 
 func (s *Store) GetTenant(ctx context.Context, id string) (*rampart.Tenant, error) {

@@ -36,7 +36,6 @@ func testAtomicAuditFailureRollsBack(t *testing.T, s rampart.Store) {
 	newSess := newSession(tenant.ID, admin.ID, base)
 	newKey := newAPIKey(tenant.ID, admin.ID, base)
 	newTen := &rampart.Tenant{ID: rampart.NewID(), Name: "New", CreatedAt: base}
-	newTenAdmin := newUser(newTen.ID, rampart.RoleAdmin)
 	later := base.Add(time.Hour)
 
 	changes := []struct {
@@ -55,7 +54,7 @@ func testAtomicAuditFailureRollsBack(t *testing.T, s rampart.Store) {
 		}},
 		{"delete order", func(tx rampart.Store) error { return tx.DeleteOrder(ctx, tenant.ID, order.ID) },
 			func() bool { _, err := s.GetOrder(ctx, tenant.ID, order.ID); return err == nil }},
-		{"create tenant", func(tx rampart.Store) error { return tx.CreateTenant(ctx, newTen, newTenAdmin) },
+		{"create tenant", func(tx rampart.Store) error { return tx.CreateTenant(ctx, newTen) },
 			func() bool { _, err := s.GetTenant(ctx, newTen.ID); return notFound(err) }},
 		{"create user", func(tx rampart.Store) error { return tx.CreateUser(ctx, newUsr) },
 			func() bool { _, err := s.GetUser(ctx, tenant.ID, newUsr.ID); return notFound(err) }},

@@ -18,7 +18,7 @@ func newTenant(t testing.TB, s rampart.Store) (*rampart.Tenant, *rampart.User) {
 	t.Helper()
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Acme", CreatedAt: base}
 	admin := newUser(tenant.ID, rampart.RoleAdmin)
-	check(t, s.CreateTenant(t.Context(), tenant, admin))
+	check(t, rampart.CreateTenantWithAdmin(t.Context(), s, tenant, admin))
 	return tenant, admin
 }
 

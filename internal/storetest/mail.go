@@ -48,13 +48,17 @@ func testMailOutbox(t *testing.T, s rampart.Store) {
 	_, err = s.ClaimMail(ctx, base, time.Minute, rampart.MaxMailClaim+1)
 	wantKind(t, err, rampart.KindInvalid)
 
-	// Due first, oldest due first; not what is due later.
+	// The oldest due is picked first (the sender claims one at a time),
+	// though enqueued after newer; not what is due later.
 	now := base.Add(time.Minute)
-	claimed, err := s.ClaimMail(ctx, now, time.Minute, 10)
+	claimed, err := s.ClaimMail(ctx, now, time.Minute, 1)
 	check(t, err)
 	older.Attempts, older.ClaimedUntil = 1, rampart.Timestamp(now.Add(time.Minute))
+	equal(t, claimed, []*rampart.OutboxMessage{older})
+	claimed, err = s.ClaimMail(ctx, now, time.Minute, 10)
+	check(t, err)
 	newer.Attempts, newer.ClaimedUntil = 1, rampart.Timestamp(now.Add(time.Minute))
-	equal(t, claimed, []*rampart.OutboxMessage{older, newer})
+	equal(t, claimed, []*rampart.OutboxMessage{newer})
 	// Leased: not handed out again while the lease runs.
 	again, err := s.ClaimMail(ctx, now.Add(30*time.Second), time.Minute, 10)
 	check(t, err)
