@@ -17,13 +17,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"example.com/rampart/internal/egress"
 	"example.com/rampart/internal/password"
@@ -276,16 +273,7 @@ var variables = append([]variable{
 			}
 			c.DataDir = dir
 		},
-		codec: codec{
-			set: func(c *Config, v string, bad func(string)) {
-				if !filepath.IsAbs(v) {
-					bad("must be an absolute path")
-					return
-				}
-				c.DataDir = filepath.Clean(v)
-			},
-			show: func(c Config) string { return c.DataDir },
-		}},
+		codec: absPathField(func(c *Config) *string { return &c.DataDir }, "must be an absolute path")},
 	{Name: "RAMPART_AUTO_MIGRATE", Default: "true", ProdDefault: "false", Doc: "apply pending migrations at start-up",
 		codec: boolField(func(c *Config) *bool { return &c.AutoMigrate })},
 	{Name: "RAMPART_PPROF", Default: "false", Doc: "serve pprof on the admin listener",
@@ -308,16 +296,8 @@ var variables = append([]variable{
 		codec: durationField(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, time.Second, 5*time.Minute, "must be a duration from 1s to 5m, e.g. 15s")},
 	{Name: "RAMPART_STARTUP_TIMEOUT", Default: "60s", Doc: "how long start-up keeps retrying a database it cannot reach",
 		codec: durationField(func(c *Config) *time.Duration { return &c.StartupTimeout }, time.Second, time.Hour, "must be a duration from 1s to 1h, e.g. 60s")},
-	{Name: "RAMPART_AUDIT_CHECKPOINT_PATH", Doc: "absolute path of a file to which every audit chain head is appended", codec: codec{
-		set: func(c *Config, v string, bad func(string)) {
-			if !filepath.IsAbs(v) || strings.ContainsFunc(v, unicode.IsControl) {
-				bad("must be an absolute file path")
-				return
-			}
-			c.AuditCheckpointPath = filepath.Clean(v)
-		},
-		show: func(c Config) string { return c.AuditCheckpointPath },
-	}},
+	{Name: "RAMPART_AUDIT_CHECKPOINT_PATH", Doc: "absolute path of a file to which every audit chain head is appended",
+		codec: absPathField(func(c *Config) *string { return &c.AuditCheckpointPath }, "must be an absolute file path")},
 	{Name: "RAMPART_STEP_UP_MAX_AGE", Default: shortDuration(rampart.DefaultIdentityConfig.StepUpMaxAge), Doc: "how recent the session's last password proof (`auth_time`) must be on step-up routes",
 		codec: durationField(func(c *Config) *time.Duration { return &c.StepUpMaxAge }, time.Second, 24*time.Hour, "must be a duration from 1s to 24h, e.g. 10m")},
 	{Name: "RAMPART_REFRESH_REUSE_GRACE", Default: shortDuration(rampart.DefaultIdentityConfig.RefreshGrace), Doc: "how long the immediately previous refresh token is spared",
@@ -337,13 +317,8 @@ var variables = append([]variable{
 	}},
 	{Name: "RAMPART_ALERT_WEBHOOK_URL", Secret: true, Doc: "`http(s)://...` that receives each alert as signed JSON (header `Rampart-Signature`, see \"Detection and alerts\"); its host is allowed outbound", codec: codec{
 		set: func(c *Config, v string, bad func(string)) {
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				bad("must be an absolute http or https URL")
-				return
-			}
-			if c.Env == envProduction && u.Scheme != "https" {
-				bad("must be https in production")
+			if _, msg := checkHTTPURL(v, c.Env); msg != "" {
+				bad(msg)
 				return
 			}
 			c.AlertWebhookURL = Secret(v)

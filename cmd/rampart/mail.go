@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	netmail "net/mail"
-	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -61,14 +60,12 @@ func mailVariables() []variable {
 			},
 			codec: codec{
 				set: func(c *Config, v string, bad func(string)) {
-					u, err := url.Parse(v)
-					if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-						u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, " \r\n") {
-						bad("must be an absolute http or https URL without user, query or fragment")
-						return
+					u, msg := checkHTTPURL(v, c.Env)
+					if msg == "" && (u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, " \r\n")) {
+						msg = "must be an absolute http or https URL without user, query or fragment"
 					}
-					if c.Env == envProduction && u.Scheme != "https" {
-						bad("must be https in production")
+					if msg != "" {
+						bad(msg)
 						return
 					}
 					c.PublicURL = strings.TrimRight(v, "/")

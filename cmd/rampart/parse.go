@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // defaultDataDir is the per-user XDG data directory, used when
@@ -82,6 +83,19 @@ func checkRedisURL(s string) string {
 		return "must name a host"
 	}
 	return ""
+}
+
+// checkHTTPURL parses an absolute http or https URL, https only in
+// production, and returns it or a problem that never quotes v.
+func checkHTTPURL(v, env string) (*url.URL, string) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, "must be an absolute http or https URL"
+	}
+	if env == envProduction && u.Scheme != "https" {
+		return nil, "must be https in production"
+	}
+	return u, ""
 }
 
 // parseServiceURL parses a URL without ever echoing it: url.Parse errors
@@ -234,6 +248,21 @@ func boolField(field func(*Config) *bool) codec {
 			*field(c) = b
 		},
 		show: func(c Config) string { return strconv.FormatBool(*field(&c)) },
+	}
+}
+
+// absPathField reads and shows an absolute path, cleaned; a control
+// character in it is refused as well, as it can only be a mistake.
+func absPathField(field func(*Config) *string, msg string) codec {
+	return codec{
+		set: func(c *Config, v string, bad func(string)) {
+			if !filepath.IsAbs(v) || strings.ContainsFunc(v, unicode.IsControl) {
+				bad(msg)
+				return
+			}
+			*field(c) = filepath.Clean(v)
+		},
+		show: func(c Config) string { return *field(&c) },
 	}
 }
 
