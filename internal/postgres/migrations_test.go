@@ -21,20 +21,17 @@ func openAtVersion(t *testing.T, version int64) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	err = s.withMigrator(t.Context(), "migrate", func(p *goose.Provider) error {
-		_, err := p.UpTo(t.Context(), version)
-		return err
-	})
-	if err != nil {
+	if err := migrateTo(t.Context(), s, (*goose.Provider).UpTo, version); err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-// downTo migrates s down to version, as an operator rolling back would.
-func downTo(ctx context.Context, s *Store, version int64) error {
+// migrateTo moves s's schema to version by step, goose's UpTo or DownTo
+// (DownTo as an operator rolling back would).
+func migrateTo(ctx context.Context, s *Store, step func(*goose.Provider, context.Context, int64) ([]*goose.MigrationResult, error), version int64) error {
 	return s.withMigrator(ctx, "migrate", func(p *goose.Provider) error {
-		_, err := p.DownTo(ctx, version)
+		_, err := step(p, ctx, version)
 		return err
 	})
 }
@@ -82,7 +79,7 @@ func TestAccountsMigration(t *testing.T) {
 		Store:     s,
 		InsertOld: func(tenant *rampart.Tenant, u *rampart.User) error { return insertOldUser(s, tenant, u) },
 		Up:        func() error { return s.Migrate(ctx) },
-		Down:      func() error { return downTo(ctx, s, 3) },
+		Down:      func() error { return migrateTo(ctx, s, (*goose.Provider).DownTo, 3) },
 	})
 }
 
@@ -92,5 +89,5 @@ const sessionColumnsV1 = "id, tenant_id, user_id, token_hash, previous_token_has
 func TestSessionDetailsMigrationDown(t *testing.T) {
 	ctx := t.Context()
 	s := OpenTestStore(t, testutil.PostgresURL(t))
-	storetest.RunSessionDetailsDown(t, s, func() error { return downTo(ctx, s, 2) }, func() error { return s.Migrate(ctx) })
+	storetest.RunSessionDetailsDown(t, s, func() error { return migrateTo(ctx, s, (*goose.Provider).DownTo, 2) }, func() error { return s.Migrate(ctx) })
 }
