@@ -8,6 +8,7 @@ import (
 
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/sqlite"
+	"example.com/rampart/internal/testutil"
 )
 
 // TestHousekeepingAtStart: serve purges at start-up, without waiting for
@@ -23,12 +24,7 @@ func TestHousekeepingAtStart(t *testing.T) {
 		}
 	}
 	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "rampart.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	st = testutil.Migrated(t, st, err)
 	const address = "purged-canary@example.com"
 	old, _ := rampart.NewLink(rampart.LinkPasswordReset, address, time.Now().Add(-rampart.PurgeRetention-time.Hour))
 	pending, _ := rampart.NewLink(rampart.LinkPasswordReset, "pending@example.com", time.Now())

@@ -12,6 +12,7 @@ import (
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/seal"
 	"example.com/rampart/internal/sqlite"
+	"example.com/rampart/internal/testutil"
 	"example.com/rampart/internal/testutil/smtptest"
 )
 
@@ -39,13 +40,7 @@ func TestOutboxSurvivesSIGKILL(t *testing.T) {
 	}
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st = testutil.Migrated(t, st, err)
 	box, err := seal.New(key)
 	if err != nil {
 		t.Fatal(err)

@@ -107,8 +107,7 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	dir := t.TempDir()
 	var st interface {
 		rampart.Store
-		Migrate(context.Context) error
-		Close() error
+		testutil.Migrator
 	}
 	var err error
 	if ac.postgres {
@@ -116,13 +115,7 @@ func newTestAppWith(t testing.TB, ac appConfig) *testApp {
 	} else {
 		st, err = sqlite.Open(ctx, filepath.Join(dir, "rampart.db"))
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st = testutil.Migrated(t, st, err)
 	key := make([]byte, 32)
 	rand.Read(key)
 	clock := testutil.NewClock(time.Now())

@@ -66,13 +66,7 @@ func (e *eventLog) all() []rampart.SecurityEvent {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "rampart.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	st = testutil.Migrated(t, st, err)
 	key := make([]byte, 32)
 	rand.Read(key)
 	box, err := seal.New(key)

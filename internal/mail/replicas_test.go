@@ -18,13 +18,7 @@ import (
 // outbox, as three replicas run them, deliver every message exactly once.
 func TestReplicasSendEachMessageOnce(t *testing.T) {
 	pg, err := postgres.Open(t.Context(), testutil.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pg.Close() })
-	if err := pg.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	pg = testutil.Migrated(t, pg, err)
 	r := newRig(t)
 	r.store = pg
 	const n = 30

@@ -11,20 +11,34 @@ import (
 	"example.com/rampart/internal/testutil"
 )
 
-func TestMigrationKeepsSessionTokens(t *testing.T) {
-	ctx := t.Context()
-	s, err := Open(ctx, testutil.PostgresURL(t))
+// openAtVersion opens a store on a fresh database with its schema migrated
+// up to version only, closed when t ends: a database as an older release
+// left it, for a test to fill before migrating it the rest of the way.
+func openAtVersion(t *testing.T, version int64) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), testutil.PostgresURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	err = s.withMigrator(ctx, "migrate", func(p *goose.Provider) error {
-		_, err := p.UpTo(ctx, 1)
+	t.Cleanup(func() { s.Close() })
+	if err := migrateTo(t.Context(), s, (*goose.Provider).UpTo, version); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// migrateTo moves s's schema to version by step, goose's UpTo or DownTo
+// (DownTo as an operator rolling back would).
+func migrateTo(ctx context.Context, s *Store, step func(*goose.Provider, context.Context, int64) ([]*goose.MigrationResult, error), version int64) error {
+	return s.withMigrator(ctx, "migrate", func(p *goose.Provider) error {
+		_, err := step(p, ctx, version)
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+}
+
+func TestMigrationKeepsSessionTokens(t *testing.T) {
+	ctx := t.Context()
+	s := openAtVersion(t, 1)
 	storetest.RunSessionMigration(t, storetest.SessionMigration{
 		Store: s,
 		InsertV1: func(ss *rampart.Session) error {
@@ -60,28 +74,12 @@ func insertOldUser(s *Store, tenant *rampart.Tenant, u *rampart.User) error {
 // accounts and memberships, down and up again.
 func TestAccountsMigration(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(ctx, testutil.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	err = s.withMigrator(ctx, "migrate", func(p *goose.Provider) error {
-		_, err := p.UpTo(ctx, 3)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAtVersion(t, 3)
 	storetest.RunAccountsMigration(t, storetest.AccountsMigration{
 		Store:     s,
 		InsertOld: func(tenant *rampart.Tenant, u *rampart.User) error { return insertOldUser(s, tenant, u) },
 		Up:        func() error { return s.Migrate(ctx) },
-		Down: func() error {
-			return s.withMigrator(ctx, "migrate", func(p *goose.Provider) error {
-				_, err := p.DownTo(ctx, 3)
-				return err
-			})
-		},
+		Down:      func() error { return migrateTo(ctx, s, (*goose.Provider).DownTo, 3) },
 	})
 }
 
@@ -90,18 +88,6 @@ const sessionColumnsV1 = "id, tenant_id, user_id, token_hash, previous_token_has
 
 func TestSessionDetailsMigrationDown(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(ctx, testutil.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	storetest.RunSessionDetailsDown(t, s, func() error {
-		return s.withMigrator(ctx, "migrate", func(p *goose.Provider) error {
-			_, err := p.DownTo(ctx, 2)
-			return err
-		})
-	}, func() error { return s.Migrate(ctx) })
+	s := OpenTestStore(t, testutil.PostgresURL(t))
+	storetest.RunSessionDetailsDown(t, s, func() error { return migrateTo(ctx, s, (*goose.Provider).DownTo, 2) }, func() error { return s.Migrate(ctx) })
 }

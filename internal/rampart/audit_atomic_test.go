@@ -2,21 +2,13 @@ package rampart_test
 
 import (
 	"context"
-	"crypto/rand"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/postgres"
 	"example.com/rampart/internal/rampart"
-	"example.com/rampart/internal/seal"
-	"example.com/rampart/internal/sqlite"
 	"example.com/rampart/internal/testutil"
-	"example.com/rampart/internal/throttle"
-	"example.com/rampart/internal/token"
-	"example.com/rampart/internal/totp"
 )
 
 const testPassword = "correct horse battery staple"
@@ -53,33 +45,9 @@ type domain struct {
 
 func newDomain(t *testing.T, st rampart.Store) *domain {
 	t.Helper()
-	key := make([]byte, 32)
-	rand.Read(key)
-	box, err := seal.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := rampart.DefaultIdentityConfig
-	tokens, err := token.New(st, box, token.Config{Issuer: "rampart", Audience: "rampart-api", Lifetime: cfg.AccessTTL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tokens.Load(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := password.New(password.DefaultParams, 2, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
 	fail := &atomic.Bool{}
-	svcs, err := rampart.New(rampart.Deps{
-		Store: failingAudit{Store: st, fail: fail}, Hasher: hasher, Policy: password.DefaultPolicy, Tokens: tokens, Verifier: tokens,
-		Sealer: box, Throttle: throttle.NewMemory(throttle.DefaultPolicy, 1000, nil), TOTP: totp.Authenticator{},
-	}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &domain{store: st, fail: fail, identity: svcs.Identity, service: svcs.Resources, box: box}
+	a := buildApp(t, failingAudit{Store: st, fail: fail}, nil)
+	return &domain{store: st, fail: fail, identity: a.Services.Identity, service: a.Services.Resources, box: a.Deps.Sealer}
 }
 
 // signupAndLogin signs up a tenant's admin and signs them in.
@@ -99,27 +67,13 @@ func (d *domain) signupAndLogin(t *testing.T, meta rampart.RequestMeta) (*rampar
 
 // forEachStore runs fn on a fresh SQLite store and a fresh PostgreSQL one.
 func forEachStore(t *testing.T, fn func(t *testing.T, st rampart.Store)) {
-	type migrated interface {
-		rampart.Store
-		Migrate(context.Context) error
-	}
-	ready := func(t *testing.T, st migrated, err error) rampart.Store {
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if err := st.Migrate(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
 	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "rampart.db"))
-		fn(t, ready(t, st, err))
+		st, _ := sqliteStore(t)
+		fn(t, st)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		st, err := postgres.Open(t.Context(), testutil.PostgresURL(t))
-		fn(t, ready(t, st, err))
+		fn(t, testutil.Migrated(t, st, err))
 	})
 }
 

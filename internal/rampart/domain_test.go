@@ -2,16 +2,12 @@ package rampart_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base32"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"example.com/rampart/internal/app"
-	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/rampart"
-	"example.com/rampart/internal/sqlite"
 	"example.com/rampart/internal/testutil"
 	"example.com/rampart/internal/totp"
 )
@@ -38,29 +34,15 @@ var meta = rampart.RequestMeta{SourceIP: "192.0.2.7", RequestID: "req-1", UserAg
 // settings.
 func newWorld(t *testing.T, edit func(*rampart.IdentityConfig)) *world {
 	t.Helper()
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "rampart.db")
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
+	st, path := sqliteStore(t)
 	c := testutil.NewClock(time.Now())
-	cfg := rampart.DefaultIdentityConfig
-	if edit != nil {
-		edit(&cfg)
-	}
-	a, err := app.Build(ctx, app.Config{Store: st, MasterKey: key, Argon2: password.DefaultParams,
-		Policy: password.DefaultPolicy, Identity: cfg, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &world{t: t, ctx: ctx, clock: c, store: a.Store, path: path, id: a.Services.Identity, res: a.Services.Resources, auth: a.Services.Auth,
+	a := buildApp(t, st, func(cfg *app.Config) {
+		cfg.Now = c.Now
+		if edit != nil {
+			edit(&cfg.Identity)
+		}
+	})
+	return &world{t: t, ctx: t.Context(), clock: c, store: a.Store, path: path, id: a.Services.Identity, res: a.Services.Resources, auth: a.Services.Auth,
 		box: a.Deps.Sealer}
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"example.com/rampart/internal/rampart"
-	"example.com/rampart/internal/sqlite"
 )
 
 // linkPattern is what a secret scanner would look for.
@@ -134,14 +132,7 @@ func (s *spyStore) RedeemLinkToken(ctx context.Context, hash []byte, purpose ram
 
 func linkStore(t *testing.T) (*spyStore, *rampart.Tenant) {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "rampart.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	st, _ := sqliteStore(t)
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "Acme", CreatedAt: time.Now()}
 	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com",
 		Role: rampart.RoleAdmin, CreatedAt: time.Now(), UpdatedAt: time.Now()}

@@ -2,15 +2,11 @@ package rampart_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"example.com/rampart/internal/app"
-	"example.com/rampart/internal/password"
 	"example.com/rampart/internal/rampart"
-	"example.com/rampart/internal/sqlite"
 )
 
 type wakeCounter struct{ n int }
@@ -19,23 +15,8 @@ func (w *wakeCounter) Notify() { w.n++ }
 
 func newOutboxApp(t *testing.T, wake rampart.MailNotifier) *app.App {
 	t.Helper()
-	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "rampart.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	a, err := app.Build(ctx, app.Config{Store: st, MasterKey: key, Argon2: password.DefaultParams,
-		Policy: password.DefaultPolicy, Identity: rampart.DefaultIdentityConfig, Mail: wake})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	st, _ := sqliteStore(t)
+	return buildApp(t, st, func(cfg *app.Config) { cfg.Mail = wake })
 }
 
 // TestOutboxSealsWhatItStores: the link token a message carries, and the

@@ -35,13 +35,7 @@ func fixture(t *testing.T) (*countingStore, *rampart.Session, *rampart.Session) 
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st = testutil.Migrated(t, st, err)
 	now := time.Now()
 	tenant := &rampart.Tenant{ID: rampart.NewID(), Name: "T", CreatedAt: now}
 	admin := &rampart.User{ID: rampart.NewID(), TenantID: tenant.ID, Email: rampart.NewID() + "@example.com",

@@ -1,18 +1,15 @@
 package sqlite
 
-import "testing"
+import (
+	"testing"
+
+	"example.com/rampart/internal/testutil"
+)
 
 // OpenTestStore returns a migrated store on the file at path, closed when t
 // ends; for this package's tests, inside and outside it.
 func OpenTestStore(t testing.TB, path string) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testutil.Migrated(t, s, err)
 }

@@ -9,20 +9,38 @@ import (
 	"example.com/rampart/internal/storetest"
 )
 
+// openAtVersion opens a store on a fresh file with its schema migrated up
+// to version only, closed when t ends: a database as an older release left
+// it, for a test to fill before migrating it the rest of the way.
+func openAtVersion(t *testing.T, version int64) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "rampart.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	p, err := s.migrator()
+	if err == nil {
+		_, err = p.UpTo(t.Context(), version)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// downTo migrates s down to version, as an operator rolling back would.
+func downTo(ctx context.Context, s *Store, version int64) error {
+	p, err := s.migrator()
+	if err == nil {
+		_, err = p.DownTo(ctx, version)
+	}
+	return s.afterMigration(ctx, err)
+}
+
 func TestMigrationKeepsSessionTokens(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rampart.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	p, err := s.migrator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	s := openAtVersion(t, 1)
 	storetest.RunSessionMigration(t, storetest.SessionMigration{
 		Store: s,
 		InsertV1: func(ss *rampart.Session) error {
@@ -60,26 +78,12 @@ func insertOldUser(s *Store, tenant *rampart.Tenant, u *rampart.User) error {
 // foreign keys on would have cascaded into sessions and token hashes.
 func TestAccountsMigration(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rampart.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	p, err := s.migrator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
+	s := openAtVersion(t, 3)
 	storetest.RunAccountsMigration(t, storetest.AccountsMigration{
 		Store:     s,
 		InsertOld: func(tenant *rampart.Tenant, u *rampart.User) error { return insertOldUser(s, tenant, u) },
 		Up:        func() error { return s.Migrate(ctx) },
-		Down: func() error {
-			_, err := p.DownTo(ctx, 3)
-			return s.afterMigration(ctx, err)
-		},
+		Down:      func() error { return downTo(ctx, s, 3) },
 	})
 }
 
@@ -88,19 +92,6 @@ const sessionColumnsV1 = "id, tenant_id, user_id, token_hash, previous_token_has
 
 func TestSessionDetailsMigrationDown(t *testing.T) {
 	ctx := t.Context()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rampart.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	storetest.RunSessionDetailsDown(t, s, func() error {
-		p, err := s.migrator()
-		if err == nil {
-			_, err = p.DownTo(ctx, 2)
-		}
-		return s.afterMigration(ctx, err)
-	}, func() error { return s.Migrate(ctx) })
+	s := OpenTestStore(t, filepath.Join(t.TempDir(), "rampart.db"))
+	storetest.RunSessionDetailsDown(t, s, func() error { return downTo(ctx, s, 2) }, func() error { return s.Migrate(ctx) })
 }

@@ -18,6 +18,7 @@ import (
 	"example.com/rampart/internal/rampart"
 	"example.com/rampart/internal/seal"
 	"example.com/rampart/internal/sqlite"
+	"example.com/rampart/internal/testutil"
 )
 
 const (
@@ -71,13 +72,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "rampart.db")
 	s, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	s = testutil.Migrated(t, s, err)
 	masterKey := make([]byte, seal.KeySize)
 	rand.Read(masterKey)
 	box, err := seal.New(masterKey)
