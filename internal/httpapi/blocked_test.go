@@ -317,9 +317,20 @@ func TestBlockEndsAndGrowsOnRepeat(t *testing.T) {
 	waitUntil(t, 2*time.Second, "the 1 s block ends", func() bool {
 		return r.from("", src, "GET", "/v1/orders", "").Code == http.StatusUnauthorized
 	})
-	blk, placed, err := r.blocker.Place(ctx, src, "forbidden_spike")
-	if err != nil || !placed || blk.Repeat != 2 {
-		t.Fatalf("second block: %+v %v %v", blk, placed, err)
+	// The edge's copy ends the block up to one Redis round trip before
+	// Redis expires it (its end is computed from the time before the call),
+	// so on a loaded machine a Place right after may still find it in force.
+	var blk blocklist.Block
+	waitUntil(t, time.Second, "a second block can be placed", func() bool {
+		b, placed, err := r.blocker.Place(ctx, src, "forbidden_spike")
+		if err != nil {
+			t.Fatal(err)
+		}
+		blk = b
+		return placed
+	})
+	if blk.Repeat != 2 {
+		t.Fatalf("second block: %+v, want repeat 2", blk)
 	}
 	res = r.from("", src, "GET", "/v1/orders", "")
 	if ra := res.Header().Get("Retry-After"); res.Code != http.StatusTooManyRequests || ra != "3" {
