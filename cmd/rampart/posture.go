@@ -12,6 +12,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"example.com/rampart/internal/egress"
 )
 
 // postureCheck is one production rule, evaluated on the effective config.
@@ -150,7 +152,7 @@ func (c Config) checkRedisTLS() (bool, string) {
 		return false, msg
 	case u.Scheme == "rediss":
 		return true, "TLS (rediss://)"
-	case isLoopbackHost(u.Hostname()):
+	case egress.IsLoopbackHost(u.Hostname()):
 		return true, "loopback"
 	}
 	return false, "a non-loopback Redis needs rediss:// (TLS)"
@@ -186,24 +188,16 @@ func postgresHosts(u *url.URL) []string {
 // directory. No host at all means the driver's default unix socket.
 func allLocal(hosts []string) bool {
 	for _, h := range hosts {
-		if !strings.HasPrefix(h, "/") && !isLoopbackHost(h) {
+		if !strings.HasPrefix(h, "/") && !egress.IsLoopbackHost(h) {
 			return false
 		}
 	}
 	return true
 }
 
-func isLoopbackHost(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	addr, err := netip.ParseAddr(h)
-	return err == nil && addr.IsLoopback()
-}
-
 func isLoopbackListen(addr string) bool {
 	host, _, ok := splitListenAddr(addr)
-	return ok && isLoopbackHost(host)
+	return ok && egress.IsLoopbackHost(host)
 }
 
 // sameListener reports whether two listen addresses would be the same

@@ -55,6 +55,17 @@ func (r Rule) String() string {
 	}
 }
 
+// IsLoopbackHost reports whether host is "localhost" or a loopback address
+// literal. A name that merely resolves to loopback does not count: DNS
+// could change its mind.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
 // ParseRule parses one entry: "host:port", "IP:port", "CIDR:port" or
 // "[IPv6 CIDR]:port". The error never repeats the entry: a URL with a
 // password pasted into the wrong variable must not reach a log.

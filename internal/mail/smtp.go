@@ -5,13 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
-	"net/netip"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"example.com/rampart/internal/egress"
 )
 
 // Security is how an SMTP connection is protected.
@@ -60,7 +60,7 @@ func ParseSMTPURL(raw string) (Endpoint, error) {
 	switch u.Scheme {
 	case "smtp":
 		e.Security, defaultPort = StartTLS, "587"
-		if IsLoopbackHost(u.Hostname()) {
+		if egress.IsLoopbackHost(u.Hostname()) {
 			e.Security = LoopbackPlain
 		}
 	case "smtps":
@@ -87,17 +87,6 @@ func ParseSMTPURL(raw string) (Endpoint, error) {
 // String shows e without credentials.
 func (e Endpoint) String() string {
 	return "smtp " + net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port))) + " (" + e.Security.String() + ")"
-}
-
-// IsLoopbackHost reports whether host is "localhost" or a loopback address
-// literal. A name that merely resolves to loopback does not count: DNS
-// could change its mind.
-func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
 }
 
 // DialFunc dials an outbound connection (egress.Dialer.DialContext).
