@@ -3,6 +3,7 @@ package rampart
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // The texts of invitation mail. Each carries the link (token in the
@@ -34,17 +35,22 @@ const invitationIgnore = "If you did not expect this invitation, ignore this mes
 // invitationMail is the one layout of the three: what happened, what to
 // do with the link, the link, its expiry, then after (empty or a line).
 func invitationMail(to, tenant, link string, expires time.Time, what, ask, after string) Mail {
-	return Mail{Kind: MailInvitation, To: to, Subject: "You are invited to " + mailSubjectName(tenant),
+	return Mail{Kind: MailInvitation, To: to, Subject: invitationSubject + mailSubjectName(tenant),
 		Body: fmt.Sprintf("%s\n\n%s:\n\n%s\n\nThe link can be used once and expires at %s.\n%s",
 			what, ask, link, expires.UTC().Format(time.RFC1123), after)}
 }
 
-// mailSubjectName is a tenant's name as a subject may show it: tenant
-// names have no control characters (CheckTenantName, the signup rule), and
-// the subject is bounded.
+const invitationSubject = "You are invited to "
+
+// mailSubjectName is a tenant's name as the subject may show it: tenant
+// names have no control characters (CheckTenantName, the signup rule), but
+// a name within the signup rule's length in runes may still be longer in
+// bytes than the subject's bound (MaxMailSubject), so it is cut there, on
+// a rune boundary.
 func mailSubjectName(name string) string {
-	if r := []rune(name); len(r) > 100 {
-		return string(r[:100])
+	for len(invitationSubject)+len(name) > MaxMailSubject {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
 	}
 	return name
 }

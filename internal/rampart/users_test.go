@@ -1,6 +1,7 @@
 package rampart_test
 
 import (
+	"strings"
 	"testing"
 
 	"example.com/rampart/internal/rampart"
@@ -31,5 +32,26 @@ func TestLastAdminStays(t *testing.T) {
 	}
 	if n := w.events(first.TenantID, "user.role_changed"); n != 1 {
 		t.Errorf("%d role_changed events, want 1", n)
+	}
+}
+
+// A tenant's name may be as long as the signup rule allows in any script;
+// the invitation's subject is cut to the mail's byte bound on a rune
+// boundary rather than refusing to invite into that tenant.
+func TestInviteIntoTenantWithLongNonASCIIName(t *testing.T) {
+	w := newWorld(t, nil)
+	name := strings.Repeat("é", rampart.MaxOrganizationLength)
+	_, _, err := w.id.Signup(w.ctx, meta, rampart.SignupInput{Email: "accent@example.com", Password: testPassword,
+		DisplayName: "Someone", Organization: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, admin := w.login("accent@example.com", testPassword, "")
+	if _, err := w.res.Invite(w.ctx, meta, admin, rampart.InviteInput{Email: "guest@example.com", DisplayName: "Guest", Role: rampart.RoleMember}); err != nil {
+		t.Fatalf("invite into %d-byte tenant name: %v", len(name), err)
+	}
+	if _, _, err := w.id.AcceptInvitation(w.ctx, meta, nil, rampart.AcceptInvitationInput{
+		Token: mailedLink(t, w.store, w.box, "guest@example.com"), Password: testPassword}); err != nil {
+		t.Fatal(err)
 	}
 }
