@@ -120,7 +120,7 @@ func orNone(s string) string {
 const blockRedisTimeout = 2 * time.Second
 
 // newBackgroundRedisClient is the client of RAMPART_REDIS_URL for work off
-// the request path (blocks, detection), through the egress dialer like
+// the request path (blocks, detection, operator commands), through the egress dialer like
 // every other.
 func newBackgroundRedisClient(cfg Config) (*redis.Client, error) {
 	opts, err := redis.ParseURL(cfg.RedisURL.Reveal())

@@ -35,10 +35,12 @@ func usersCommand(ctx context.Context, args, environ []string, stdout, stderr io
 	}
 	// Through the session cache's store, so that running replicas forget
 	// the revoked sessions at once when Redis carries the notice; without
-	// Redis they re-read sessions within sessioncache.TTL.
+	// Redis they re-read sessions within sessioncache.TTL. The notice goes
+	// through the background client: an operator command is off the
+	// request path and should not lose it to the request path's deadline.
 	var bus sessioncache.Bus
 	if cfg.RedisURL != "" {
-		client, err := newRedisClient(cfg)
+		client, err := newBackgroundRedisClient(cfg)
 		if err != nil {
 			return err
 		}
