@@ -7,3 +7,6 @@ var LinkChecksumForTest = linkChecksum
 // PurgeInBatchesForTest lets the tests drive the batch loop with a small
 // batch and a purge that counts its calls.
 var PurgeInBatchesForTest = purgeInBatches
+
+// LifetimeForTest lets the tests check how mail words a link's TTL.
+var LifetimeForTest = lifetime

@@ -361,7 +361,7 @@ func CreateTenantInvitation(ctx context.Context, st Store, outbox Outbox, public
 	if err := CheckTenantName(name); err != nil {
 		return nil, nil, err
 	}
-	if !isPlainAddress(email) || len(email) > MaxEmailLength {
+	if !isPlainAddress(email) {
 		return nil, nil, &Error{Kind: KindInvalid, Field: "email", Message: "must be one plain email address"}
 	}
 	t := &Tenant{ID: NewID(), Name: name, CreatedAt: now}

@@ -351,3 +351,17 @@ func TestInvalidLinkErrorIsOneCode(t *testing.T) {
 		t.Error("InvalidLinkError shares one value")
 	}
 }
+
+// Mail states each link's lifetime from its TTL constant.
+func TestLinkLifetimeInWords(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		rampart.PasswordResetTTL: "30 minutes",
+		rampart.SignupLinkTTL:    "24 hours",
+		time.Hour:                "1 hour",
+		time.Minute:              "1 minute",
+	} {
+		if got := rampart.LifetimeForTest(d); got != want {
+			t.Errorf("lifetime(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -188,7 +188,7 @@ func CheckMail(m Mail) error {
 // isPlainAddress reports whether s is a bare addr-spec (no display name, no
 // list, no control characters).
 func isPlainAddress(s string) bool {
-	if s == "" || len(s) > 254 || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+	if s == "" || len(s) > MaxEmailLength || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return false
 	}
 	a, err := mail.ParseAddress(s)

@@ -3,6 +3,8 @@ package rampart
 import (
 	"context"
 	"errors"
+	"strconv"
+	"time"
 )
 
 // Password reset and email verification: links mailed to an address, whose
@@ -257,13 +259,26 @@ func (s *Identity) spendSecondFactor(a *Account, code string) error {
 	return errWrongResetCode
 }
 
+// lifetime is a link's TTL as its mail says it ("30 minutes", "24 hours"),
+// so that the text follows the constant.
+func lifetime(d time.Duration) string {
+	n, unit := int(d/time.Minute), "minute"
+	if d%time.Hour == 0 {
+		n, unit = int(d/time.Hour), "hour"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return strconv.Itoa(n) + " " + unit
+}
+
 // The messages. Plain text; each carries one link, whose token is in the
 // fragment (see mailLink).
 
 func resetMail(to, link string) Mail {
 	return Mail{Kind: MailPasswordReset, To: to, Subject: "Reset your password",
 		Body: "Someone, hopefully you, asked to reset the password of your account.\n\n" +
-			"To choose a new password, open this link within 30 minutes:\n\n" + link + "\n\n" +
+			"To choose a new password, open this link within " + lifetime(PasswordResetTTL) + ":\n\n" + link + "\n\n" +
 			"It works once. Every session of your account will be signed out.\n" +
 			"If you did not ask for this, ignore this message: your password stays as it is.\n"}
 }
@@ -271,19 +286,19 @@ func resetMail(to, link string) Mail {
 func signupMail(to, link string) Mail {
 	return Mail{Kind: MailVerification, To: to, Subject: "Confirm your signup",
 		Body: "Someone, hopefully you, signed up with this address.\n\n" +
-			"To confirm it and create your account, open this link within 24 hours:\n\n" + link + "\n\n" +
+			"To confirm it and create your account, open this link within " + lifetime(SignupLinkTTL) + ":\n\n" + link + "\n\n" +
 			"If it was not you, ignore this message: no account is created.\n"}
 }
 
 func signupTakenMail(to, link string) Mail {
 	return Mail{Kind: MailNotice, To: to, Subject: "Someone tried to sign up with your address",
 		Body: "Someone tried to sign up with this address, but it already has an account.\n\n" +
-			"If it was you and you forgot your password, open this link within 30 minutes to choose a new one:\n\n" +
+			"If it was you and you forgot your password, open this link within " + lifetime(PasswordResetTTL) + " to choose a new one:\n\n" +
 			link + "\n\n" +
 			"If it was not you, ignore this message: nothing has changed.\n"}
 }
 
 func verificationMail(to, link string) Mail {
 	return Mail{Kind: MailVerification, To: to, Subject: "Verify your email address",
-		Body: "Please confirm that this address is yours by opening this link within 24 hours:\n\n" + link + "\n"}
+		Body: "Please confirm that this address is yours by opening this link within " + lifetime(VerifyEmailTTL) + ":\n\n" + link + "\n"}
 }
