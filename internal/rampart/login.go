@@ -151,26 +151,25 @@ func (s *Identity) signInMembership(ctx context.Context, acct *Account, tenantID
 	if err != nil {
 		return nil, false, err
 	}
-	var requested, last *Membership
+	var requested, fallback *Membership
 	for _, m := range ms {
 		if tenantID != "" && m.TenantID == tenantID {
 			requested = m
 		}
 		if m.TenantID == acct.LastTenantID {
-			last = m
+			fallback = m
 		}
 	}
-	switch {
-	case requested != nil:
+	if requested != nil {
 		return UserOf(acct, requested), true, nil
-	case tenantID == "" && last != nil:
-		return UserOf(acct, last), true, nil
-	case tenantID == "" && len(ms) > 0:
-		return UserOf(acct, ms[0]), true, nil
-	case last != nil:
-		return UserOf(acct, last), false, nil
-	case len(ms) > 0:
-		return UserOf(acct, ms[0]), false, nil
+	}
+	if fallback == nil && len(ms) > 0 {
+		fallback = ms[0]
+	}
+	if fallback != nil {
+		// The default tenant: the sign-in's own when none was asked for,
+		// else the one that records the failure.
+		return UserOf(acct, fallback), tenantID == "", nil
 	}
 	return &User{ID: acct.ID, Email: acct.Email, PasswordHash: acct.PasswordHash}, false, nil
 }
