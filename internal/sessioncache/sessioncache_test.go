@@ -55,6 +55,24 @@ func fixture(t *testing.T) (*countingStore, *rampart.Session, *rampart.Session) 
 	return &countingStore{Store: st}, sessions[0], sessions[1]
 }
 
+// secondTenant creates another tenant and makes accountID a member of it.
+func secondTenant(t *testing.T, db rampart.Store, accountID string) *rampart.Tenant {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	other := &rampart.Tenant{ID: rampart.NewID(), Name: "Other", CreatedAt: now}
+	otherAdmin := &rampart.User{ID: rampart.NewID(), TenantID: other.ID, Email: rampart.NewID() + "@example.com",
+		DisplayName: "B", Role: rampart.RoleAdmin, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+	if err := rampart.CreateTenantWithAdmin(ctx, db, other, otherAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddMembership(ctx, &rampart.Membership{TenantID: other.ID, AccountID: accountID, Role: rampart.RoleMember,
+		DisplayName: "A", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	return other
+}
+
 func TestCachedUntilTTL(t *testing.T) {
 	db, s1, _ := fixture(t)
 	c := &clock{}
@@ -151,9 +169,17 @@ func TestRevocationCrossesReplicasThroughRedis(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(TTL / 2) // well inside the TTL: the message, not expiry, did it
+	seenRevokedWithinHalfTTL(t, replica2, s1.TenantID, s1.ID)
+}
+
+// seenRevokedWithinHalfTTL polls replica until it reads the session as
+// revoked, and fails if that takes TTL/2: well inside the TTL, so the bus
+// message, not the cached copy's expiry, did it.
+func seenRevokedWithinHalfTTL(t *testing.T, replica *Store, tenantID, id string) {
+	t.Helper()
+	deadline := time.Now().Add(TTL / 2)
 	for {
-		got, err := replica2.GetSession(ctx, s1.TenantID, s1.ID)
+		got, err := replica.GetSession(t.Context(), tenantID, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,10 +187,42 @@ func TestRevocationCrossesReplicasThroughRedis(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("replica 2 still serves the revoked session from its cache")
+			t.Fatalf("replica still serves the revoked session %s of tenant %s from its cache", id, tenantID)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestAccountRevocationCrossesReplicasThroughRedis: revoking an account's
+// sessions in every tenant on one replica (the "a" message) makes another
+// replica forget its cached copy of the account's session in a second
+// tenant well before the TTL would have.
+func TestAccountRevocationCrossesReplicasThroughRedis(t *testing.T) {
+	client, prefix := testutil.Redis(t)
+	db, s1, _ := fixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	now := time.Now()
+	other := secondTenant(t, db, s1.UserID)
+	// The account's session in the second tenant.
+	inOther := &rampart.Session{ID: rampart.NewID(), TenantID: other.ID, UserID: s1.UserID, TokenHash: []byte{9, 1, 2, 3},
+		CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+	if err := db.CreateSession(ctx, inOther); err != nil {
+		t.Fatal(err)
+	}
+
+	bus := NewRedisBus(client, prefix+"revocations")
+	replica1, replica2 := New(db, bus, nil), New(db, bus, nil)
+	go bus.Listen(ctx, replica2, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	time.Sleep(100 * time.Millisecond) // let the subscription start
+
+	if got, err := replica2.GetSession(ctx, other.ID, inOther.ID); err != nil || !got.RevokedAt.IsZero() {
+		t.Fatalf("before the revocation: %+v, %v", got, err) // and now cached live on replica 2
+	}
+	if err := replica1.RevokeAccountSessions(ctx, s1.UserID, "", time.Now(), "password changed"); err != nil {
+		t.Fatal(err)
+	}
+	seenRevokedWithinHalfTTL(t, replica2, other.ID, inOther.ID)
 }
 
 // TestAccountWideChangesAreSeenOnTheNextRead: revoking an account's
@@ -188,17 +246,7 @@ func TestAccountWideChangesAreSeenOnTheNextRead(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		now := time.Now()
-		other := &rampart.Tenant{ID: rampart.NewID(), Name: "Other", CreatedAt: now}
-		otherAdmin := &rampart.User{ID: rampart.NewID(), TenantID: other.ID, Email: rampart.NewID() + "@example.com",
-			DisplayName: "B", Role: rampart.RoleAdmin, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
-		if err := rampart.CreateTenantWithAdmin(ctx, db, other, otherAdmin); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.AddMembership(ctx, &rampart.Membership{TenantID: other.ID, AccountID: s1.UserID, Role: rampart.RoleMember,
-			DisplayName: "A", CreatedAt: now, UpdatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
+		other := secondTenant(t, db, s1.UserID)
 		cache.GetSession(ctx, s1.TenantID, s1.ID)
 		cache.GetSession(ctx, s2.TenantID, s2.ID)
 
