@@ -289,6 +289,7 @@ func TestInvitationDeadLinks(t *testing.T) {
 		oneAnswer("unknown", a.accept("", body(forged)))
 		oneAnswer("malformed", a.accept("", body("not a token")))
 		oneAnswer("empty-ish", a.accept("", body("rpl_")))
+		oneAnswer("control character", a.accept("", body(token+"\n")))
 		if r := a.accept("", body(token)); r.Code != 201 {
 			t.Fatalf("the genuine token after the altered ones: %d %s", r.Code, r.Body)
 		}
