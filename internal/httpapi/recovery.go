@@ -56,8 +56,7 @@ func handleSignupByMode(d handlerDeps) http.Handler {
 			open.ServeHTTP(w, r)
 			return
 		case rampart.SignupClosed:
-			writeError(w, r, d.logger, &rampart.Error{Kind: rampart.KindForbidden, Code: rampart.CodeSignupClosed,
-				Message: "signup is closed on this server; ask an administrator for an invitation"})
+			writeError(w, r, d.logger, rampart.SignupClosedError())
 			return
 		}
 		var in signupRequest
