@@ -3,9 +3,7 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"example.com/rampart/internal/rampart"
@@ -122,16 +120,7 @@ func addressAllowed(w http.ResponseWriter, r *http.Request, d handlerDeps, flow,
 		return true
 	}
 	dec, err := d.limits.Limiter.Allow(r.Context(), addressKey(flow, email), addressBudget)
-	if err != nil {
-		writeError(w, r, d.logger, rampart.WrapError(rampart.KindUnavailable, err, "rate limiter unavailable"))
-		return false
-	}
-	if !dec.Allowed {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(dec.RetryAfter.Seconds())))))
-		writeProblem(w, r, probRateLimited, "too many requests for this address; retry later", nil)
-		return false
-	}
-	return true
+	return !limitRefused(w, r, d.logger, dec, err, "too many requests for this address; retry later")
 }
 
 func addressKey(flow, email string) string {
