@@ -266,11 +266,7 @@ func handleGetMe(d handlerDeps) http.Handler {
 }
 
 func handleSwitchTenant(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in switchTenantRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *switchTenantRequest) {
 		tokens, err := d.identity.SwitchTenant(r.Context(), meta(r), principalFrom(r.Context()), in.Tenant)
 		replyTokens(w, r, d, tokens, err)
 	})

@@ -48,25 +48,23 @@ type linkTokenRequest struct {
 // a link, closed refuses (403).
 func handleSignupByMode(d handlerDeps) http.Handler {
 	open := handleSignup(d)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch d.identity.SignupMode() {
-		case rampart.SignupOpen:
-			open.ServeHTTP(w, r)
-			return
-		case rampart.SignupClosed:
-			writeError(w, r, d.logger, rampart.SignupClosedError())
-			return
-		}
-		var in signupRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	verify := handleBody(func(w http.ResponseWriter, r *http.Request, in *signupRequest) {
 		if !addressAllowed(w, r, d, "signup", in.Email) {
 			return
 		}
 		err := d.identity.RequestSignup(r.Context(), meta(r), rampart.SignupInput{
 			Email: in.Email, Password: in.Password, DisplayName: in.DisplayName, Organization: in.Organization})
 		replyAccepted(w, r, d, err)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch d.identity.SignupMode() {
+		case rampart.SignupOpen:
+			open.ServeHTTP(w, r)
+		case rampart.SignupClosed:
+			writeError(w, r, d.logger, rampart.SignupClosedError())
+		default:
+			verify.ServeHTTP(w, r)
+		}
 	})
 }
 
