@@ -189,14 +189,8 @@ func replySignedUp(w http.ResponseWriter, r *http.Request, d handlerDeps, user *
 
 func handleLogin(d handlerDeps) http.Handler {
 	return handleBody(func(w http.ResponseWriter, r *http.Request, in *loginRequest) {
-		login := rampart.LoginInput{Email: in.Email, Password: in.Password}
-		if in.TOTP != nil {
-			login.TOTP = *in.TOTP
-		}
-		if in.Tenant != nil {
-			login.TenantID = *in.Tenant
-		}
-		tokens, err := d.identity.Login(r.Context(), meta(r), login)
+		tokens, err := d.identity.Login(r.Context(), meta(r), rampart.LoginInput{
+			Email: in.Email, Password: in.Password, TOTP: deref(in.TOTP), TenantID: deref(in.Tenant)})
 		replyTokens(w, r, d, tokens, err)
 	})
 }
@@ -231,11 +225,7 @@ func handleRefresh(d handlerDeps) http.Handler {
 
 func handleReauthenticate(d handlerDeps) http.Handler {
 	return handleBody(func(w http.ResponseWriter, r *http.Request, in *reauthenticateRequest) {
-		var code string
-		if in.TOTP != nil {
-			code = *in.TOTP
-		}
-		tokens, err := d.identity.Reauthenticate(r.Context(), meta(r), principalFrom(r.Context()), in.Password, code)
+		tokens, err := d.identity.Reauthenticate(r.Context(), meta(r), principalFrom(r.Context()), in.Password, deref(in.TOTP))
 		replyTokens(w, r, d, tokens, err)
 	})
 }

@@ -95,10 +95,3 @@ func handleAcceptInvitation(d handlerDeps) http.Handler {
 		}, u, err)
 	})
 }
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}

@@ -86,10 +86,7 @@ func handlePasswordReset(d handlerDeps) http.Handler {
 
 func handlePasswordResetConfirm(d handlerDeps) http.Handler {
 	return handleBody(func(w http.ResponseWriter, r *http.Request, in *passwordResetConfirmRequest) {
-		reset := rampart.ResetInput{Token: in.Token, NewPassword: in.NewPassword}
-		if in.TOTP != nil {
-			reset.TOTP = *in.TOTP
-		}
+		reset := rampart.ResetInput{Token: in.Token, NewPassword: in.NewPassword, TOTP: deref(in.TOTP)}
 		replyNoContent(w, r, d, d.identity.ConfirmPasswordReset(r.Context(), meta(r), reset))
 	})
 }
