@@ -21,9 +21,11 @@ type signupRequest struct {
 // loginRequest is lenient on purpose: a malformed email or a password that
 // could never have been set gets the same 401 as any other wrong guess.
 //
-// tenant is lenient too: an id that is not one of the account's tenants,
-// malformed ones included, gets the 401 of a wrong password, so that
-// sign-in tells no one which tenants an account belongs to.
+// tenant is checked for shape only (rules.go loginTenant: at most 36
+// characters of 0-9, A-Z, a-z and -; anything else is a 422 that says
+// nothing about any account). A well-formed id that is not one of the
+// account's tenants gets the 401 of a wrong password, so that sign-in
+// tells no one which tenants an account belongs to.
 type loginRequest struct {
 	Email    string  `json:"email" validate:"loginEmail"`
 	Password string  `json:"password" validate:"password"`
