@@ -21,9 +21,11 @@ type signupRequest struct {
 // loginRequest is lenient on purpose: a malformed email or a password that
 // could never have been set gets the same 401 as any other wrong guess.
 //
-// tenant is lenient too: an id that is not one of the account's tenants,
-// malformed ones included, gets the 401 of a wrong password, so that
-// sign-in tells no one which tenants an account belongs to.
+// tenant is checked for shape only (rules.go loginTenant: at most 36
+// characters of 0-9, A-Z, a-z and -; anything else is a 422 that says
+// nothing about any account). A well-formed id that is not one of the
+// account's tenants gets the 401 of a wrong password, so that sign-in
+// tells no one which tenants an account belongs to.
 type loginRequest struct {
 	Email    string  `json:"email" validate:"loginEmail"`
 	Password string  `json:"password" validate:"password"`
@@ -189,14 +191,8 @@ func replySignedUp(w http.ResponseWriter, r *http.Request, d handlerDeps, user *
 
 func handleLogin(d handlerDeps) http.Handler {
 	return handleBody(func(w http.ResponseWriter, r *http.Request, in *loginRequest) {
-		login := rampart.LoginInput{Email: in.Email, Password: in.Password}
-		if in.TOTP != nil {
-			login.TOTP = *in.TOTP
-		}
-		if in.Tenant != nil {
-			login.TenantID = *in.Tenant
-		}
-		tokens, err := d.identity.Login(r.Context(), meta(r), login)
+		tokens, err := d.identity.Login(r.Context(), meta(r), rampart.LoginInput{
+			Email: in.Email, Password: in.Password, TOTP: deref(in.TOTP), TenantID: deref(in.Tenant)})
 		replyTokens(w, r, d, tokens, err)
 	})
 }
@@ -231,11 +227,7 @@ func handleRefresh(d handlerDeps) http.Handler {
 
 func handleReauthenticate(d handlerDeps) http.Handler {
 	return handleBody(func(w http.ResponseWriter, r *http.Request, in *reauthenticateRequest) {
-		var code string
-		if in.TOTP != nil {
-			code = *in.TOTP
-		}
-		tokens, err := d.identity.Reauthenticate(r.Context(), meta(r), principalFrom(r.Context()), in.Password, code)
+		tokens, err := d.identity.Reauthenticate(r.Context(), meta(r), principalFrom(r.Context()), in.Password, deref(in.TOTP))
 		replyTokens(w, r, d, tokens, err)
 	})
 }
@@ -266,11 +258,7 @@ func handleGetMe(d handlerDeps) http.Handler {
 }
 
 func handleSwitchTenant(d handlerDeps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in switchTenantRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	return handleBody(func(w http.ResponseWriter, r *http.Request, in *switchTenantRequest) {
 		tokens, err := d.identity.SwitchTenant(r.Context(), meta(r), principalFrom(r.Context()), in.Tenant)
 		replyTokens(w, r, d, tokens, err)
 	})

@@ -43,7 +43,7 @@ type invitedResponse struct {
 // malformed or altered is answered as invalid-link, like any dead link,
 // rather than as a validation failure that would tell it apart.
 type acceptInvitationRequest struct {
-	Token       string  `json:"token" validate:"invitationToken"`
+	Token       string  `json:"token" validate:"linkToken"`
 	Password    *string `json:"password" validate:"newPassword"`
 	DisplayName *string `json:"displayName" validate:"displayName"`
 }
@@ -94,11 +94,4 @@ func handleAcceptInvitation(d handlerDeps) http.Handler {
 			return acceptInvitationResponse{User: newUserResponse(u)}
 		}, u, err)
 	})
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

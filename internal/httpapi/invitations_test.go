@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"mime/quotedprintable"
+	"net/http/httptest"
 	netmail "net/mail"
 	"os"
 	"path/filepath"
@@ -179,6 +182,37 @@ func (a *testApp) tenantAuditTypes(tenant string) []string {
 	return out
 }
 
+// A refused credential on accept answers 401 and does not spend the link:
+// someone holding a dead token, or sending another scheme, cannot burn an
+// invitation they were not meant to use, and the invitee still can.
+func TestInvitationRefusedCredentialKeepsTheLink(t *testing.T) {
+	withStores(t, func(t *testing.T, ac appConfig) {
+		a := newTestAppWith(t, ac)
+		_, admin := a.newTenant()
+		a.invite(a.token(admin), "kept@example.com", "member")
+		token := a.mailedLink("kept@example.com")
+		raw, err := json.Marshal(map[string]string{"token": token, "password": testPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, authorization := range map[string]string{
+			"revoked token": "Bearer " + a.revokedToken(admin),
+			"invalid token": "Bearer not.a.token",
+			"basic":         "Basic x",
+		} {
+			req := httptest.NewRequest("POST", "/v1/invitations/accept", bytes.NewReader(raw))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", authorization)
+			if r := a.serve(req); r.Code != 401 {
+				t.Errorf("%s: %d %s", name, r.Code, r.Body)
+			}
+		}
+		if r := a.accept("", map[string]string{"token": token, "password": testPassword}); r.Code != 201 {
+			t.Fatalf("the invitee after the refused credentials: %d %s", r.Code, r.Body)
+		}
+	})
+}
+
 // An account of tenant B invited into A accepts while signed in as itself;
 // signed out it is asked to sign in, and signed in as somebody else it is
 // refused — neither uses the link up. Then it switches to A.
@@ -289,6 +323,7 @@ func TestInvitationDeadLinks(t *testing.T) {
 		oneAnswer("unknown", a.accept("", body(forged)))
 		oneAnswer("malformed", a.accept("", body("not a token")))
 		oneAnswer("empty-ish", a.accept("", body("rpl_")))
+		oneAnswer("control character", a.accept("", body(token+"\n")))
 		if r := a.accept("", body(token)); r.Code != 201 {
 			t.Fatalf("the genuine token after the altered ones: %d %s", r.Code, r.Body)
 		}

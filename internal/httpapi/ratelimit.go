@@ -69,23 +69,35 @@ func rateLimit(class string, limits RateLimits, logger *slog.Logger) func(http.H
 					d = td
 				}
 			}
-			if err != nil {
-				// Fail closed: no decision means no request.
-				writeError(w, r, logger, rampart.WrapError(rampart.KindUnavailable, err, "rate limiter unavailable"))
-				return
+			if err == nil {
+				h := w.Header()
+				h.Set("RateLimit-Policy", policy)
+				h.Set("RateLimit", strconv.Quote(strings.ToLower(class))+";r="+strconv.Itoa(d.Remaining)+
+					";t="+strconv.Itoa(int(math.Ceil(d.Reset.Seconds()))))
 			}
-			h := w.Header()
-			h.Set("RateLimit-Policy", policy)
-			h.Set("RateLimit", strconv.Quote(strings.ToLower(class))+";r="+strconv.Itoa(d.Remaining)+
-				";t="+strconv.Itoa(int(math.Ceil(d.Reset.Seconds()))))
-			if !d.Allowed {
-				h.Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.RetryAfter.Seconds())))))
-				writeProblem(w, r, probRateLimited, "the rate limit for this kind of request is exhausted; retry later", nil)
+			if limitRefused(w, r, logger, d, err, "the rate limit for this kind of request is exhausted; retry later") {
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// limitRefused answers a request the limiter did not let through and
+// reports whether it answered: 503 when there is no decision (fail closed:
+// no decision means no request), 429 with Retry-After and detail when the
+// budget is spent. Every budget answers alike, so none tells more.
+func limitRefused(w http.ResponseWriter, r *http.Request, logger *slog.Logger, d rampart.RateDecision, err error, detail string) bool {
+	if err != nil {
+		writeError(w, r, logger, rampart.WrapError(rampart.KindUnavailable, err, "rate limiter unavailable"))
+		return true
+	}
+	if !d.Allowed {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.RetryAfter.Seconds())))))
+		writeProblem(w, r, probRateLimited, detail, nil)
+		return true
+	}
+	return false
 }
 
 // ipKey is the rate-limit key of a client address. IPv6 clients are

@@ -3,9 +3,7 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"example.com/rampart/internal/rampart"
@@ -50,26 +48,23 @@ type linkTokenRequest struct {
 // a link, closed refuses (403).
 func handleSignupByMode(d handlerDeps) http.Handler {
 	open := handleSignup(d)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch d.identity.SignupMode() {
-		case rampart.SignupOpen:
-			open.ServeHTTP(w, r)
-			return
-		case rampart.SignupClosed:
-			writeError(w, r, d.logger, &rampart.Error{Kind: rampart.KindForbidden, Code: rampart.CodeSignupClosed,
-				Message: "signup is closed on this server; ask an administrator for an invitation"})
-			return
-		}
-		var in signupRequest
-		if !decodeOrAnswer(w, r, &in) {
-			return
-		}
+	verify := handleBody(func(w http.ResponseWriter, r *http.Request, in *signupRequest) {
 		if !addressAllowed(w, r, d, "signup", in.Email) {
 			return
 		}
 		err := d.identity.RequestSignup(r.Context(), meta(r), rampart.SignupInput{
 			Email: in.Email, Password: in.Password, DisplayName: in.DisplayName, Organization: in.Organization})
 		replyAccepted(w, r, d, err)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch d.identity.SignupMode() {
+		case rampart.SignupOpen:
+			open.ServeHTTP(w, r)
+		case rampart.SignupClosed:
+			writeError(w, r, d.logger, rampart.SignupClosedError())
+		default:
+			verify.ServeHTTP(w, r)
+		}
 	})
 }
 
@@ -91,10 +86,7 @@ func handlePasswordReset(d handlerDeps) http.Handler {
 
 func handlePasswordResetConfirm(d handlerDeps) http.Handler {
 	return handleBody(func(w http.ResponseWriter, r *http.Request, in *passwordResetConfirmRequest) {
-		reset := rampart.ResetInput{Token: in.Token, NewPassword: in.NewPassword}
-		if in.TOTP != nil {
-			reset.TOTP = *in.TOTP
-		}
+		reset := rampart.ResetInput{Token: in.Token, NewPassword: in.NewPassword, TOTP: deref(in.TOTP)}
 		replyNoContent(w, r, d, d.identity.ConfirmPasswordReset(r.Context(), meta(r), reset))
 	})
 }
@@ -123,16 +115,7 @@ func addressAllowed(w http.ResponseWriter, r *http.Request, d handlerDeps, flow,
 		return true
 	}
 	dec, err := d.limits.Limiter.Allow(r.Context(), addressKey(flow, email), addressBudget)
-	if err != nil {
-		writeError(w, r, d.logger, rampart.WrapError(rampart.KindUnavailable, err, "rate limiter unavailable"))
-		return false
-	}
-	if !dec.Allowed {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(dec.RetryAfter.Seconds())))))
-		writeProblem(w, r, probRateLimited, "too many requests for this address; retry later", nil)
-		return false
-	}
-	return true
+	return !limitRefused(w, r, d.logger, dec, err, "too many requests for this address; retry later")
 }
 
 func addressKey(flow, email string) string {

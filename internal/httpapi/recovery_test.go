@@ -219,6 +219,32 @@ func TestAddressThrottleAnswersAlike(t *testing.T) {
 	}
 }
 
+// TestAddressBudgetFailsClosed: when the limiter cannot decide, a request
+// that would mail an address is refused with 503 and nothing is queued, so
+// a limiter outage does not open anyone's mailbox to a flood. The route
+// classes have no budget here, so only the per-address budget asks.
+func TestAddressBudgetFailsClosed(t *testing.T) {
+	limiter := &failingLimiter{}
+	a := newTestAppWith(t, appConfig{identity: signupMode(rampart.SignupVerify),
+		rateLimits: RateLimits{Limiter: limiter, Budgets: map[string]rampart.RateLimit{}}})
+	_, known := a.newTenant()
+	for path, body := range map[string]any{
+		"/v1/auth/password-reset": map[string]string{"email": known.Email},
+		"/v1/signup":              signupBody("new-" + rampart.NewID() + "@example.com"),
+	} {
+		calls := limiter.calls
+		if r := a.do("POST", path, "", body); r.Code != 503 {
+			t.Errorf("%s without a limiter decision: %d %s", path, r.Code, r.Body)
+		}
+		if limiter.calls == calls {
+			t.Errorf("%s: the per-address budget was not asked", path)
+		}
+	}
+	if mail := a.mailbox(); len(mail) != 0 {
+		t.Errorf("%d messages queued without a limiter decision", len(mail))
+	}
+}
+
 // TestPasswordResetJourney: forgot password → link → new password; every
 // session of the account, in both its tenants, is dead at once (access
 // and refresh tokens), the old password is refused, the address counts as

@@ -62,6 +62,14 @@ func convertOptional[T ~string](s *string) *T {
 	return &v
 }
 
+// deref is an optional string field of a body, "" when it was left out.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // handleGetByID answers the record the path's id names, as get finds it
 // for the principal, with convert.
 func handleGetByID[R, T any](d handlerDeps, get func(context.Context, rampart.Principal, string) (R, error), convert func(R) T) http.Handler {

@@ -40,11 +40,6 @@ var fieldRules = map[string]rule{
 	// the domain's one invalid-link answer, never a hint of what is wrong.
 	"linkToken": {max: n(256), format: "password"},
 
-	// An invitation's link token: loose (a bounded string), so that a
-	// malformed or altered token is answered invalid-link like any dead
-	// link, not validation-failed (invitations.go).
-	"invitationToken": {max: n(256), pattern: singleLineText},
-
 	// Query parameters (queryParameters).
 	"pageLimit": {min: n(1), max: n(rampart.MaxPageLimit)},
 	"cursor":    {max: n(maxCursorLength), pattern: regexp.MustCompile(`^[A-Za-z0-9_-]+$`), chars: "A-Z, a-z, 0-9, _ and -"},

@@ -73,30 +73,33 @@ func relDiff(a, b time.Duration) float64 {
 }
 
 func expectAlike(t *testing.T, flow string, measure func() (time.Duration, time.Duration)) {
+	t.Helper()
+	expectTiming(t, flow, measure, false)
+}
+
+func expectApart(t *testing.T, flow string, measure func() (time.Duration, time.Duration)) {
+	t.Helper()
+	expectTiming(t, flow+" without equalising", measure, true)
+}
+
+// expectTiming measures until the medians are within 10 % of each other
+// (or, wantApart, more than 10 % apart), up to timingAttempts times.
+func expectTiming(t *testing.T, flow string, measure func() (time.Duration, time.Duration), wantApart bool) {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
 		known, unknown := measure()
 		d := relDiff(known, unknown)
 		t.Logf("%s, attempt %d: median known %v, unknown %v (%.1f %% apart)", flow, attempt, known, unknown, 100*d)
-		if d <= 0.10 {
+		if (d > 0.10) == wantApart {
 			return
 		}
-		if attempt == timingAttempts {
-			t.Fatalf("%s: medians %v (known) and %v (unknown) differ by %.1f %%, more than 10 %%", flow, known, unknown, 100*d)
+		if attempt < timingAttempts {
+			continue
 		}
-	}
-}
-
-func expectApart(t *testing.T, flow string, measure func() (time.Duration, time.Duration)) {
-	for attempt := 1; ; attempt++ {
-		known, unknown := measure()
-		d := relDiff(known, unknown)
-		t.Logf("%s without equalising, attempt %d: median known %v, unknown %v (%.1f %% apart)", flow, attempt, known, unknown, 100*d)
-		if d > 0.10 {
-			return
+		if wantApart {
+			t.Fatalf("%s: medians %v (known) and %v (unknown) are within 10 %%: the measurement cannot tell them apart", flow, known, unknown)
 		}
-		if attempt == timingAttempts {
-			t.Fatalf("%s without equalising: medians %v (known) and %v (unknown) are within 10 %%: the measurement cannot tell them apart", flow, known, unknown)
-		}
+		t.Fatalf("%s: medians %v (known) and %v (unknown) differ by %.1f %%, more than 10 %%", flow, known, unknown, 100*d)
 	}
 }
 

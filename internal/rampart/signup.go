@@ -34,6 +34,10 @@ const (
 var errSignupClosed = &Error{Kind: KindForbidden, Code: CodeSignupClosed,
 	Message: "signup is closed on this server; ask an administrator for an invitation"}
 
+// SignupClosedError is the answer to a signup when the mode is closed, for
+// the edge to give without a request body: one message, kept here.
+func SignupClosedError() error { return errSignupClosed }
+
 // SignupMode is the configured mode ("" in the config means open).
 func (s *Identity) SignupMode() SignupMode {
 	if s.cfg.Signup == "" {
