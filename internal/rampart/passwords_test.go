@@ -32,3 +32,39 @@ func TestChangePasswordRevokesOtherSessions(t *testing.T) {
 		t.Errorf("%d password_changed events, want 1", n)
 	}
 }
+
+// One password serves every tenant of the account, so changing it from one
+// tenant ends the sessions signed in to the others too (PWD-07): a thief
+// signed in to tenant B keeps nothing when the owner changes it from A.
+func TestChangePasswordRevokesSessionsInEveryTenant(t *testing.T) {
+	w := newWorld(t, nil)
+	u := w.signup("two-tenants@example.com")
+	other := w.signup("owner-of-b@example.com")
+	now := w.clock.Now()
+	if err := w.store.AddMembership(w.ctx, &rampart.Membership{TenantID: other.TenantID, AccountID: u.ID,
+		Role: rampart.RoleMember, DisplayName: "Someone", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	_, inA := w.login("two-tenants@example.com", testPassword, "")
+	tokB, err := w.id.Login(w.ctx, meta, rampart.LoginInput{Email: "two-tenants@example.com", Password: testPassword, TenantID: other.TenantID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := w.principal(tokB.AccessToken); p.TenantID != other.TenantID || inA.TenantID != u.TenantID {
+		t.Fatalf("signed in to %s and %s, want %s and %s", inA.TenantID, p.TenantID, u.TenantID, other.TenantID)
+	}
+	if err := w.id.ChangePassword(w.ctx, meta, inA, testPassword, "an entirely new passphrase 2026"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.auth.Authenticate(w.ctx, tokB.AccessToken)
+	wantCode(t, "tenant B's access token", err, rampart.KindUnauthenticated, rampart.CodeInvalidToken)
+	_, err = w.id.Refresh(w.ctx, meta, tokB.RefreshToken)
+	wantCode(t, "tenant B's refresh token", err, rampart.KindUnauthenticated, "")
+	s, err := w.store.GetSession(w.ctx, other.TenantID, tokB.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.RevokedAt.IsZero() {
+		t.Errorf("tenant B's session is not revoked: %+v", s)
+	}
+}
