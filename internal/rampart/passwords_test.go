@@ -2,8 +2,10 @@ package rampart_test
 
 import (
 	"testing"
+	"time"
 
 	"example.com/rampart/internal/rampart"
+	"example.com/rampart/internal/totp"
 )
 
 // Changing the password needs the current one, ends every other session
@@ -67,4 +69,30 @@ func TestChangePasswordRevokesSessionsInEveryTenant(t *testing.T) {
 	if s.RevokedAt.IsZero() {
 		t.Errorf("tenant B's session is not revoked: %+v", s)
 	}
+}
+
+// A wrong second-factor code on a reset link counts as a failed sign-in:
+// whoever holds a stolen link cannot guess the code more freely than at the
+// sign-in form. Once the throttle is reached, the link's next try and the
+// account's sign-in are both refused, even with the right secrets.
+func TestWrongResetCodesThrottleTheAccount(t *testing.T) {
+	w := newWorld(t, nil)
+	w.signup("reset-guess@example.com")
+	_, p := w.login("reset-guess@example.com", testPassword, "")
+	secret, _ := w.enableTOTP(p)
+	w.clock.Advance(30 * time.Second) // the confirmation spent the current step
+	if err := w.id.RequestPasswordReset(w.ctx, meta, "reset-guess@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	link := mailedLink(t, w.store, w.box, "reset-guess@example.com")
+	confirm := func(code string) error {
+		return w.id.ConfirmPasswordReset(w.ctx, meta, rampart.ResetInput{Token: link, NewPassword: "a whole new passphrase", TOTP: code})
+	}
+	for range 5 {
+		wantCode(t, "a wrong code", confirm("000000"), rampart.KindInvalid, rampart.CodeInvalidCode)
+	}
+	wantCode(t, "the right code once throttled", confirm(totp.Code(secret, w.clock.Now())), rampart.KindRateLimited, rampart.CodeLoginThrottled)
+	_, err := w.id.Login(w.ctx, meta, rampart.LoginInput{Email: "reset-guess@example.com", Password: testPassword,
+		TOTP: totp.Code(secret, w.clock.Now())})
+	wantCode(t, "sign-in once throttled", err, rampart.KindRateLimited, rampart.CodeLoginThrottled)
 }
