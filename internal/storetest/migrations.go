@@ -246,4 +246,8 @@ func RunAccountsMigration(t *testing.T, m AccountsMigration) {
 	got, err := s.GetSession(ctx, fixtures[0].tenant.ID, fixtures[0].sessions[0].ID)
 	check(t, err)
 	equal(t, got, fixtures[0].sessions[0])
+	// A Down that failed halfway must not leave foreign keys off for
+	// every later write: a session for an account that is no member of
+	// the tenant is still refused.
+	wantKind(t, s.CreateSession(ctx, newSession(fixtures[1].tenant.ID, fixtures[0].users[1].ID, base)), rampart.KindNotFound)
 }
