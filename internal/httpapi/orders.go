@@ -52,12 +52,9 @@ func handleListOrders(d handlerDeps) http.Handler {
 
 func handleCreateOrder(d handlerDeps) http.Handler {
 	return handleBody(func(w http.ResponseWriter, r *http.Request, in *createOrderRequest) {
-		order := rampart.OrderInput{Items: make([]rampart.OrderItem, len(in.Items))}
+		order := rampart.OrderInput{Items: make([]rampart.OrderItem, len(in.Items)), Note: deref(in.Note)}
 		for i, it := range in.Items {
 			order.Items[i] = rampart.OrderItem{SKU: it.SKU, Quantity: it.Quantity}
-		}
-		if in.Note != nil {
-			order.Note = *in.Note
 		}
 		o, err := d.service.CreateOrder(r.Context(), meta(r), principalFrom(r.Context()), order)
 		reply(w, r, d, http.StatusCreated, newOrderResponse, o, err)
