@@ -12,7 +12,8 @@ import (
 )
 
 // housekeepingEvery is how often serve deletes the sessions and link tokens
-// that expired more than rampart.PurgeRetention ago. An hour keeps what an
+// that expired, and the mail outbox rows settled, more than
+// rampart.PurgeRetention ago. An hour keeps what an
 // attacker can pile up with decoy resets to retention plus an hour of the
 // reset rate limit, at one short batch loop an hour.
 const housekeepingEvery = time.Hour
@@ -24,16 +25,17 @@ const housekeepingEvery = time.Hour
 // It counts what it deleted in rampart_housekeeping_purged_total{kind}.
 func startHousekeeping(ctx context.Context, id *rampart.Identity, registry *prometheus.Registry, logger *slog.Logger) {
 	purged := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rampart_housekeeping_purged_total",
-		Help: "Expired sessions and link tokens this replica deleted (kind: sessions, links)."}, []string{"kind"})
+		Help: "Expired sessions and link tokens, and settled mail outbox rows, this replica deleted (kind: sessions, links, mail)."}, []string{"kind"})
 	registry.MustRegister(purged)
-	sessions, links := purged.WithLabelValues("sessions"), purged.WithLabelValues("links")
+	sessions, links, mail := purged.WithLabelValues("sessions"), purged.WithLabelValues("links"), purged.WithLabelValues("mail")
 	run := func() {
 		p, err := id.Housekeeping(ctx)
 		sessions.Add(float64(p.Sessions))
 		links.Add(float64(p.LinkTokens))
+		mail.Add(float64(p.Mail))
 		// Counts only: never an id or an address. (The logger redacts
 		// any key that names a token, hence "links".)
-		attrs := []any{slog.Int("sessions", p.Sessions), slog.Int("links", p.LinkTokens)}
+		attrs := []any{slog.Int("sessions", p.Sessions), slog.Int("links", p.LinkTokens), slog.Int("mail", p.Mail)}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			logger.Warn("housekeeping: purge stopped; the next run goes on", append(attrs, slog.String("error", err.Error()))...)

@@ -13,8 +13,9 @@ import (
 
 // TestHousekeepingAtStart: serve purges at start-up, without waiting for
 // its hourly tick, a link token past expiry and retention (and keeps a
-// pending one), counts it in rampart_housekeeping_purged_total and logs
-// the count without the link's address.
+// pending one) and a mail outbox row given up on as long ago, counts them
+// in rampart_housekeeping_purged_total and logs the counts without the
+// link's address.
 func TestHousekeepingAtStart(t *testing.T) {
 	env := testEnviron(t)
 	var dir string
@@ -33,6 +34,14 @@ func TestHousekeepingAtStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	settled := &rampart.OutboxMessage{ID: rampart.NewID(), Kind: rampart.MailNotice, Sealed: []byte{1},
+		CreatedAt: old.CreatedAt, NextAttemptAt: old.CreatedAt}
+	if err := st.EnqueueMail(t.Context(), settled); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FailMail(t.Context(), settled.ID, old.CreatedAt, "gave up"); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 
 	l, out, _ := startRun(t, env)
@@ -40,6 +49,9 @@ func TestHousekeepingAtStart(t *testing.T) {
 	metrics := "http://" + l.AdminAddr + "/metrics"
 	if got := metricValue(t, metrics, `rampart_housekeeping_purged_total{kind="links"}`); got != 1 {
 		t.Errorf("link tokens purged at start: %v, want 1", got)
+	}
+	if got := metricValue(t, metrics, `rampart_housekeeping_purged_total{kind="mail"}`); got != 1 {
+		t.Errorf("mail outbox rows purged at start: %v, want 1", got)
 	}
 	if got := metricValue(t, metrics, `rampart_housekeeping_purged_total{kind="sessions"}`); got != 0 {
 		t.Errorf("sessions purged at start: %v, want 0", got)

@@ -537,25 +537,3 @@ func TestAMessageThatDoesNotOpenIsGivenUpAtOnce(t *testing.T) {
 		t.Errorf("events %+v", ev)
 	}
 }
-
-// TestPurgeKeepsPendingMail: Purge drops settled rows older than Keep and
-// never a pending message.
-func TestPurgeKeepsPendingMail(t *testing.T) {
-	r := newRig(t)
-	srv := smtptest.Start(t, smtptest.Options{})
-	sent := r.enqueue()
-	s := r.sender(smtpTransport(t, srv, mail.LoopbackPlain, "", ""), nil)
-	s.Pass(t.Context())
-	pending := r.enqueue()
-	later := r.sender(smtpTransport(t, srv, mail.LoopbackPlain, "", ""), func(c *mail.Config) {
-		c.Registry = nil
-		c.Now = func() time.Time { return time.Now().Add(mail.DefaultKeep + time.Hour) }
-	})
-	later.Purge(t.Context())
-	if _, err := r.store.GetMail(t.Context(), sent); rampart.ErrorKind(err) != rampart.KindNotFound {
-		t.Errorf("a message sent longer ago than Keep is still there: %v", err)
-	}
-	if _, err := r.store.GetMail(t.Context(), pending); err != nil {
-		t.Errorf("a pending message was purged: %v", err)
-	}
-}

@@ -24,10 +24,6 @@ const (
 	DefaultFirstRetry  = 30 * time.Second
 	DefaultMaxRetry    = 30 * time.Minute
 	DefaultSendTimeout = 30 * time.Second
-	// DefaultKeep is how long a sent or failed message's row (no content,
-	// only its id, kind, times and reason) stays for investigation.
-	DefaultKeep = 7 * 24 * time.Hour
-	purgeEvery  = time.Hour
 )
 
 // Notifier wakes a Sender (rampart.MailNotifier). Notify never blocks: one
@@ -46,7 +42,8 @@ func (n *Notifier) Notify() {
 }
 
 // Config configures a Sender. Store, Sealer, Transport and From are
-// required.
+// required. The sender does not delete settled rows: housekeeping does
+// (rampart.Identity.Housekeeping), in batches, with the sessions and links.
 type Config struct {
 	Store     rampart.Store
 	Sealer    rampart.Sealer // opens what rampart.Outbox sealed
@@ -66,7 +63,6 @@ type Config struct {
 	// Lease is how long a claimed message is held before another sender
 	// may take it (this one died); 0: 2 × SendTimeout + 30 s.
 	Lease time.Duration
-	Keep  time.Duration // how long settled rows are kept; 0: DefaultKeep
 }
 
 // Sender delivers the outbox. Run it once per process; every replica may
@@ -100,7 +96,6 @@ func New(cfg Config) (*Sender, error) {
 	cfg.MaxRetry = orDefault(cfg.MaxRetry, DefaultMaxRetry)
 	cfg.SendTimeout = orDefault(cfg.SendTimeout, DefaultSendTimeout)
 	cfg.Lease = orDefault(cfg.Lease, 2*cfg.SendTimeout+30*time.Second)
-	cfg.Keep = orDefault(cfg.Keep, DefaultKeep)
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
 	}
@@ -147,13 +142,8 @@ func (s *Sender) Notify() { s.cfg.Wake.Notify() }
 func (s *Sender) Run(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
-	var purged time.Time
 	for {
 		s.Pass(ctx)
-		if now := s.cfg.Now(); now.Sub(purged) >= purgeEvery {
-			purged = now
-			s.Purge(ctx)
-		}
 		select {
 		case <-ctx.Done():
 			return
@@ -194,17 +184,6 @@ func (s *Sender) Pass(ctx context.Context) int {
 	}
 	s.updateBacklog(ctx)
 	return n
-}
-
-// Purge deletes the rows of messages settled more than Keep ago.
-func (s *Sender) Purge(ctx context.Context) {
-	n, err := s.cfg.Store.PurgeMail(ctx, s.cfg.Now().Add(-s.cfg.Keep))
-	switch {
-	case err != nil && ctx.Err() == nil:
-		s.cfg.Logger.Warn("mail outbox: purge", slog.String("error", err.Error()))
-	case n > 0:
-		s.cfg.Logger.Info("mail outbox: purged settled messages", slog.Int("count", n))
-	}
 }
 
 func (s *Sender) updateBacklog(ctx context.Context) {

@@ -69,14 +69,12 @@ func (s *Store) GetMail(ctx context.Context, id string) (*rampart.OutboxMessage,
 	return get(ctx, s, "get mail", "message", scanMail, "SELECT "+mailColumns+" FROM mail_outbox WHERE id = $1", id)
 }
 
-func (s *Store) PurgeMail(ctx context.Context, before time.Time) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	tag, err := s.pool.Exec(ctx, "DELETE FROM mail_outbox WHERE sent_at < $1 OR failed_at < $1", rampart.Timestamp(before))
-	if err != nil {
-		return 0, s.dbError("purge mail", err)
-	}
-	return int(tag.RowsAffected()), nil
+// PurgeMail deletes through the index on the settling time (migration 7);
+// SKIP LOCKED as PurgeSessions. A pending message has no settling time, so
+// coalesce is NULL and the comparison never picks it.
+func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.purgeExpired(ctx, "purge mail",
+		"DELETE FROM mail_outbox WHERE id IN (SELECT id FROM mail_outbox WHERE coalesce(sent_at, failed_at) < $1 ORDER BY coalesce(sent_at, failed_at) LIMIT $2 FOR UPDATE SKIP LOCKED)", before, limit)
 }
 
 func (s *Store) CountPendingMail(ctx context.Context) (int, error) {

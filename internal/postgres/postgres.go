@@ -266,6 +266,12 @@ func (c optTimeColumn) ScanTimestamptz(v pgtype.Timestamptz) error {
 	return nil
 }
 
+// unit is the store whose methods run in tx: Atomically's unit, and the
+// store a multi-method write such as MoveSession calls on inside inTx.
+func (s *Store) unit(tx pgx.Tx) *Store {
+	return &Store{db: s.db, pool: tx, tx: tx, migration: s.migration}
+}
+
 // Atomically runs fn in one transaction (see rampart.Store). The whole unit
 // is bounded by queryTimeout, as a single method is.
 func (s *Store) Atomically(ctx context.Context, fn func(tx rampart.Store) error) error {
@@ -279,7 +285,7 @@ func (s *Store) Atomically(ctx context.Context, fn func(tx rampart.Store) error)
 		return s.dbError("begin", err)
 	}
 	defer tx.Rollback(ctx) // does nothing after Commit
-	if err := fn(&Store{db: s.db, pool: tx, tx: tx, migration: s.migration}); err != nil {
+	if err := fn(s.unit(tx)); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

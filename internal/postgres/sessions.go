@@ -122,8 +122,7 @@ func (s *Store) MoveSession(ctx context.Context, tenantID, id, toTenantID string
 		if err := s.notFoundUnlessChanged("move session", "session", tag, err); err != nil {
 			return err
 		}
-		unit := &Store{db: s.db, pool: tx, tx: tx, migration: s.migration}
-		moved, err = unit.UpdateSession(ctx, toTenantID, id, fn)
+		moved, err = s.unit(tx).UpdateSession(ctx, toTenantID, id, fn)
 		return err
 	})
 	if err != nil {

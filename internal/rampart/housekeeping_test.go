@@ -34,11 +34,12 @@ func TestHousekeepingKeepsWhatStillAnswers(t *testing.T) {
 	_, err = w.id.Refresh(w.ctx, meta, first.RefreshToken)
 	wantCode(t, "a reused token after housekeeping", err, rampart.KindUnauthenticated, rampart.CodeTokenReused)
 
-	// The reset link (30 min), expired for PurgeRetention, goes; the
-	// sessions (30 days) stay and still say they ended.
+	// The reset link (30 min), expired for PurgeRetention, goes, and so
+	// does its mail's outbox row (sent within the test's first minutes);
+	// the sessions (30 days) stay and still say they ended.
 	expiry := w.clock.Now().Add(rampart.DefaultIdentityConfig.SessionMax)
 	w.clock.Advance(rampart.PasswordResetTTL + rampart.PurgeRetention + time.Second)
-	w.housekeeping(rampart.Purged{LinkTokens: 1})
+	w.housekeeping(rampart.Purged{LinkTokens: 1, Mail: 1})
 	err = w.id.ConfirmPasswordReset(w.ctx, meta, rampart.ResetInput{Token: reset, NewPassword: "a whole new passphrase"})
 	wantCode(t, "a purged reset link", err, rampart.KindInvalid, rampart.CodeInvalidLink)
 
@@ -75,7 +76,9 @@ func TestHousekeepingKeepsPendingLinks(t *testing.T) {
 // The attack: every reset for an unknown address stores a decoy link, so
 // an anonymous client grows the link table at the reset rate limit. After
 // expiry and retention, one housekeeping run (in several batches) takes the
-// table back to empty; before that, it keeps every row.
+// table back to empty; before that, it keeps every row. Each decoy also
+// leaves a mail outbox row, given up on at once: those go PurgeRetention
+// after the reset, also in several batches.
 func TestHousekeepingEmptiesDecoyResets(t *testing.T) {
 	w := newWorld(t, nil)
 	decoys := rampart.MaxPurgeBatch + 5 // more than one batch
@@ -88,7 +91,7 @@ func TestHousekeepingEmptiesDecoyResets(t *testing.T) {
 		t.Fatalf("%d link tokens after %d decoy resets", n, decoys)
 	}
 	w.clock.Advance(rampart.PasswordResetTTL + rampart.PurgeRetention)
-	w.housekeeping(rampart.Purged{})
+	w.housekeeping(rampart.Purged{Mail: decoys})
 	if n := w.countLinkTokens(); n != decoys {
 		t.Fatalf("%d link tokens at expiry + retention, want all %d", n, decoys)
 	}
@@ -96,6 +99,54 @@ func TestHousekeepingEmptiesDecoyResets(t *testing.T) {
 	w.housekeeping(rampart.Purged{LinkTokens: decoys})
 	if n := w.countLinkTokens(); n != 0 {
 		t.Fatalf("%d link tokens left after housekeeping, want 0", n)
+	}
+}
+
+// The mail outbox: a row sent or given up on more than PurgeRetention ago
+// goes; one settled later, and a pending message however old, stay.
+func TestHousekeepingPurgesSettledMail(t *testing.T) {
+	w := newWorld(t, nil)
+	t0 := w.clock.Now()
+	w.signup("mail@example.com")
+	for range 3 { // each queues a mail
+		if err := w.id.RequestPasswordReset(w.ctx, meta, "mail@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func() string {
+		msgs, err := w.store.ClaimMail(w.ctx, w.clock.Now(), time.Minute, 1)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("claim: %v, %v", msgs, err)
+		}
+		return msgs[0].ID
+	}
+	sent, failed, pending := claim(), claim(), claim()
+	if err := w.store.MarkMailSent(w.ctx, sent, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.FailMail(w.ctx, failed, t0.Add(time.Hour), "gave up"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.RetryMail(w.ctx, pending, t0, "later"); err != nil {
+		t.Fatal(err)
+	}
+
+	w.clock.Advance(t0.Add(rampart.PurgeRetention).Sub(w.clock.Now()))
+	w.housekeeping(rampart.Purged{})
+	w.clock.Advance(time.Microsecond)
+	w.housekeeping(rampart.Purged{Mail: 1})
+	if _, err := w.store.GetMail(w.ctx, sent); rampart.ErrorKind(err) != rampart.KindNotFound {
+		t.Errorf("mail sent more than PurgeRetention ago: %v, want it gone", err)
+	}
+	for _, id := range []string{failed, pending} {
+		if _, err := w.store.GetMail(w.ctx, id); err != nil {
+			t.Errorf("mail failed later, or pending: %v", err)
+		}
+	}
+	w.clock.Advance(time.Hour) // the reset links (30 min) go as well
+	w.housekeeping(rampart.Purged{LinkTokens: 3, Mail: 1})
+	if _, err := w.store.GetMail(w.ctx, pending); err != nil {
+		t.Errorf("a pending message was purged: %v", err)
 	}
 }
 

@@ -284,10 +284,11 @@ type Store interface {
 	GetMail(ctx context.Context, id string) (*OutboxMessage, error)
 	// CountPendingMail counts the messages neither sent nor failed.
 	CountPendingMail(ctx context.Context) (int, error)
-	// PurgeMail deletes the messages sent or failed before the given time
-	// (their content is already erased; what remains is bookkeeping) and
-	// returns how many. Pending messages are never deleted.
-	PurgeMail(ctx context.Context, before time.Time) (int, error)
+	// PurgeMail deletes at most limit messages sent or failed before the
+	// given time, the oldest first (their content is already erased; what
+	// remains is bookkeeping), and returns how many. Pending messages are
+	// never deleted. Housekeeping calls it in batches, as PurgeSessions.
+	PurgeMail(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // MaxPageLimit is the largest page a store returns.

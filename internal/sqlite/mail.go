@@ -84,17 +84,12 @@ func (s *Store) GetMail(ctx context.Context, id string) (*rampart.OutboxMessage,
 	return get(ctx, s.reader, "get mail", "message", scanMail, "SELECT "+mailColumns+" FROM mail_outbox WHERE id = ?", id)
 }
 
-func (s *Store) PurgeMail(ctx context.Context, before time.Time) (int, error) {
-	b := micros(rampart.Timestamp(before))
-	res, err := s.writer.ExecContext(ctx, "DELETE FROM mail_outbox WHERE sent_at < ? OR failed_at < ?", b, b)
-	if err != nil {
-		return 0, dbError("purge mail", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, dbError("purge mail", err)
-	}
-	return int(n), nil
+// PurgeMail deletes through the index on the settling time (migration 7).
+// A pending message has no settling time, so coalesce is NULL and the
+// comparison never picks it.
+func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.purgeExpired(ctx, "purge mail",
+		"DELETE FROM mail_outbox WHERE id IN (SELECT id FROM mail_outbox WHERE coalesce(sent_at, failed_at) < ? ORDER BY coalesce(sent_at, failed_at) LIMIT ?)", before, limit)
 }
 
 func (s *Store) CountPendingMail(ctx context.Context) (int, error) {

@@ -114,8 +114,10 @@ func (s *Store) RevokeAccountSessions(ctx context.Context, accountID, exceptID s
 
 func (s *Store) MoveSession(ctx context.Context, tenantID, id, toTenantID string, fn func(*rampart.Session) error) (*rampart.Session, error) {
 	var moved *rampart.Session
-	err := s.Atomically(ctx, func(st rampart.Store) error {
-		tx := st.(*Store)
+	// inTx, not Atomically: inside a unit it takes a savepoint, so a
+	// failing fn undoes the move as well as the update.
+	err := s.inTx(ctx, "move session", func(sqlTx *sql.Tx) error {
+		tx := s.unit(sqlTx)
 		// The foreign key to memberships refuses a tenant the account is
 		// not a member of (NotFound); the token hashes follow by cascade.
 		err := tx.execOne(ctx, "move session", "session", "UPDATE sessions SET tenant_id = ? WHERE tenant_id = ? AND id = ?", toTenantID, tenantID, id)

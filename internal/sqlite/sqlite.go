@@ -269,6 +269,12 @@ func (s *Store) inSavepoint(ctx context.Context, op string, fn func(tx *sql.Tx) 
 	return nil
 }
 
+// unit is the store whose methods run in tx: Atomically's unit, and the
+// store a multi-method write such as MoveSession calls on inside inTx.
+func (s *Store) unit(tx *sql.Tx) *Store {
+	return &Store{writerDB: s.writerDB, readerDB: s.readerDB, writer: tx, reader: tx, tx: tx}
+}
+
 // Atomically runs fn in one write transaction (see rampart.Store). The
 // transaction holds the single writer connection, so fn's reads go through
 // it as well: they see what fn wrote, and a read on the pools would wait
@@ -282,7 +288,7 @@ func (s *Store) Atomically(ctx context.Context, fn func(tx rampart.Store) error)
 		return dbError("begin", err)
 	}
 	defer tx.Rollback() // does nothing after Commit
-	if err := fn(&Store{writerDB: s.writerDB, readerDB: s.readerDB, writer: tx, reader: tx, tx: tx}); err != nil {
+	if err := fn(s.unit(tx)); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

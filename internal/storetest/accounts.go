@@ -161,6 +161,18 @@ func testAccountSessions(t *testing.T, s rampart.Store) {
 	wantKind(t, err, rampart.KindForbidden)
 	_, err = s.GetSession(ctx, tenantB.ID, inA2.ID)
 	check(t, err)
+	// Inside a unit too: the failed move is undone although the unit
+	// goes on and commits (the Store contract: an error from a method
+	// undoes that method's own writes).
+	check(t, s.Atomically(ctx, func(tx rampart.Store) error {
+		_, err := tx.MoveSession(ctx, tenantB.ID, inA2.ID, tenantA.ID, func(*rampart.Session) error { return rampart.Errorf(rampart.KindForbidden, "no") })
+		wantKind(t, err, rampart.KindForbidden)
+		return nil
+	}))
+	_, err = s.GetSession(ctx, tenantB.ID, inA2.ID)
+	check(t, err)
+	_, err = s.GetSession(ctx, tenantA.ID, inA2.ID)
+	wantKind(t, err, rampart.KindNotFound)
 
 	// RevokeAccountSessions: every tenant, but the one excepted and other
 	// accounts' sessions.

@@ -109,20 +109,27 @@ func testMailOutbox(t *testing.T, s rampart.Store) {
 	wantKind(t, err, rampart.KindNotFound)
 	wantKind(t, s.MarkMailSent(ctx, rampart.NewID(), after), rampart.KindNotFound)
 
-	// Purging: settled messages before the time go, pending ones never.
-	n, err := s.PurgeMail(ctx, after) // older was sent after it, newer failed at it
+	// Purging: settled messages before the time go, at most limit at a
+	// time and the oldest settled first; pending ones never.
+	n, err := s.PurgeMail(ctx, after, rampart.MaxPurgeBatch) // older was sent after it, newer failed at it
 	check(t, err)
 	if n != 0 {
 		t.Errorf("purged %d messages settled at or after the time", n)
 	}
-	n, err = s.PurgeMail(ctx, base.Add(100*24*time.Hour))
-	check(t, err)
-	if n != 2 {
-		t.Errorf("purged %d, want the sent and the failed message", n)
-	}
-	for _, id := range []string{older.ID, newer.ID} {
-		_, err = s.GetMail(ctx, id)
+	far := base.Add(100 * 24 * time.Hour)
+	for _, gone := range []*rampart.OutboxMessage{newer, older} { // newer failed before older was sent
+		n, err = s.PurgeMail(ctx, far, 1)
+		check(t, err)
+		if n != 1 {
+			t.Fatalf("a batch of 1 purged %d", n)
+		}
+		_, err = s.GetMail(ctx, gone.ID)
 		wantKind(t, err, rampart.KindNotFound)
+	}
+	n, err = s.PurgeMail(ctx, far, rampart.MaxPurgeBatch)
+	check(t, err)
+	if n != 0 {
+		t.Errorf("purged %d pending messages", n)
 	}
 	_, err = s.GetMail(ctx, later.ID)
 	check(t, err)
