@@ -27,12 +27,12 @@ func startHousekeeping(ctx context.Context, id *rampart.Identity, registry *prom
 	purged := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rampart_housekeeping_purged_total",
 		Help: "Expired sessions and link tokens, and settled mail outbox rows, this replica deleted (kind: sessions, links, mail)."}, []string{"kind"})
 	registry.MustRegister(purged)
-	sessions, links, mail := purged.WithLabelValues("sessions"), purged.WithLabelValues("links"), purged.WithLabelValues("mail")
+	sessions, links, settled := purged.WithLabelValues("sessions"), purged.WithLabelValues("links"), purged.WithLabelValues("mail")
 	run := func() {
 		p, err := id.Housekeeping(ctx)
 		sessions.Add(float64(p.Sessions))
 		links.Add(float64(p.LinkTokens))
-		mail.Add(float64(p.Mail))
+		settled.Add(float64(p.Mail))
 		// Counts only: never an id or an address. (The logger redacts
 		// any key that names a token, hence "links".)
 		attrs := []any{slog.Int("sessions", p.Sessions), slog.Int("links", p.LinkTokens), slog.Int("mail", p.Mail)}

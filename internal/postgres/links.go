@@ -66,5 +66,5 @@ func (s *Store) RevokeLinkTokens(ctx context.Context, purpose rampart.LinkPurpos
 // skipping rows locked elsewhere as PurgeSessions does.
 func (s *Store) PurgeLinkTokens(ctx context.Context, before time.Time, limit int) (int, error) {
 	return s.purgeExpired(ctx, "purge link tokens",
-		"DELETE FROM link_tokens WHERE id IN (SELECT id FROM link_tokens WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)", before, limit)
+		"DELETE FROM link_tokens WHERE id = ANY(ARRAY(SELECT id FROM link_tokens WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))", before, limit)
 }

@@ -74,7 +74,7 @@ func (s *Store) GetMail(ctx context.Context, id string) (*rampart.OutboxMessage,
 // coalesce is NULL and the comparison never picks it.
 func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int, error) {
 	return s.purgeExpired(ctx, "purge mail",
-		"DELETE FROM mail_outbox WHERE id IN (SELECT id FROM mail_outbox WHERE coalesce(sent_at, failed_at) < $1 ORDER BY coalesce(sent_at, failed_at) LIMIT $2 FOR UPDATE SKIP LOCKED)", before, limit)
+		"DELETE FROM mail_outbox WHERE id = ANY(ARRAY(SELECT id FROM mail_outbox WHERE coalesce(sent_at, failed_at) < $1 ORDER BY coalesce(sent_at, failed_at) LIMIT $2 FOR UPDATE SKIP LOCKED))", before, limit)
 }
 
 func (s *Store) CountPendingMail(ctx context.Context) (int, error) {

@@ -137,5 +137,5 @@ func (s *Store) MoveSession(ctx context.Context, tenantID, id, toTenantID string
 // rather than waited for.
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error) {
 	return s.purgeExpired(ctx, "purge sessions",
-		"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)", before, limit)
+		"DELETE FROM sessions WHERE id = ANY(ARRAY(SELECT id FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))", before, limit)
 }
